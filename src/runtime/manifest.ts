@@ -1,0 +1,148 @@
+/**
+ * Contract 1 — the model package (`models/<name>/manifest.json`).
+ *
+ * A model package is what the builder writes and the runtime loads: this manifest, the ONNX graph
+ * (`model.onnx`, weights as ONNX external data in `model.weights`), `tokenizer.json`,
+ * `tokenizer_config.json` (with `chat_template`) and `generation_config.json`. The manifest is the
+ * one place that names the graph's inputs and outputs and the LoRA layout (contract 2), so the
+ * runtime and the adapter code never guess.
+ */
+import { z } from "zod";
+
+/** The seven adapted projections, by their Hugging Face module names. */
+export const PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+export type Projection = (typeof PROJECTIONS)[number];
+
+/**
+ * Projections that read the same activation share one LoRA side path in the graph ("group"):
+ * `qkv` (q, k, v read the normed hidden state), `o`, `gate_up` (gate, up), `down`. One side path per
+ * group keeps the number of small ONNX nodes low, which is what costs time at decode (FACTS.md).
+ */
+export const LORA_GROUPS = [
+  { name: "qkv", projections: ["q_proj", "k_proj", "v_proj"] },
+  { name: "o", projections: ["o_proj"] },
+  { name: "gate_up", projections: ["gate_proj", "up_proj"] },
+  { name: "down", projections: ["down_proj"] },
+] as const satisfies readonly { name: string; projections: readonly Projection[] }[];
+export type LoraGroupName = (typeof LORA_GROUPS)[number]["name"];
+
+export const WEIGHT_FORMATS = ["fp32", "int8", "int4"] as const;
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+
+const fileEntry = z.object({ path: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+
+/** Architecture, in Hugging Face `config.json` terms (Llama family). */
+export const architectureSchema = z.object({
+  family: z.literal("llama"),
+  model_type: z.string(),
+  vocab_size: z.number().int().positive(),
+  hidden_size: z.number().int().positive(),
+  intermediate_size: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive(),
+  num_attention_heads: z.number().int().positive(),
+  num_key_value_heads: z.number().int().positive(),
+  head_dim: z.number().int().positive(),
+  max_position_embeddings: z.number().int().positive(),
+  rope_theta: z.number().positive(),
+  rms_norm_eps: z.number().positive(),
+  tie_word_embeddings: z.boolean(),
+  attention_bias: z.boolean(),
+});
+export type Architecture = z.infer<typeof architectureSchema>;
+
+export const manifestSchema = z.object({
+  format: z.literal("lora-edge.model/1"),
+  name: z.string().min(1),
+  architecture: architectureSchema,
+  parameters: z.number().int().positive(),
+  quantization: z.object({
+    weights: z.enum(WEIGHT_FORMATS),
+    /** How linear weights are stored and run; see README "Weight formats". */
+    scheme: z.string(),
+    block_size: z.number().int().positive().optional(),
+  }),
+  lora: z.object({
+    /** Projections every layer exposes LoRA inputs for. */
+    targets: z.array(z.enum(PROJECTIONS)),
+    /** Largest total rank a request may feed per group (after composing adapters). */
+    max_rank: z.number().int().positive(),
+    /** Graph variant with a per-output-channel scale input per group (DoRA), if built. */
+    dora_graph: z.string().optional(),
+  }),
+  files: z.object({
+    graph: fileEntry,
+    weights: fileEntry,
+    tokenizer: fileEntry,
+    tokenizer_config: fileEntry,
+    generation_config: fileEntry,
+    dora_graph: fileEntry.optional(),
+  }),
+  source: z.union([
+    z.object({ kind: z.literal("random"), seed: z.number().int() }),
+    z.object({ kind: z.literal("huggingface"), architectures: z.array(z.string()), dtype: z.string(), weights_sha256: z.string() }),
+  ]),
+});
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+/** Output width of each projection, in the graph's `[in, out]` layout. */
+export function projectionShape(arch: Architecture, p: Projection): { in: number; out: number } {
+  const d = arch.hidden_size;
+  const qDim = arch.num_attention_heads * arch.head_dim;
+  const kvDim = arch.num_key_value_heads * arch.head_dim;
+  switch (p) {
+    case "q_proj": return { in: d, out: qDim };
+    case "k_proj":
+    case "v_proj": return { in: d, out: kvDim };
+    case "o_proj": return { in: qDim, out: d };
+    case "gate_proj":
+    case "up_proj": return { in: d, out: arch.intermediate_size };
+    case "down_proj": return { in: arch.intermediate_size, out: d };
+  }
+}
+
+/**
+ * Shape of one LoRA group's side path: input width and the column range each projection occupies
+ * in the group's fused output (q | k | v, gate | up).
+ *
+ * @example groupLayout(arch, "qkv") // { in: 512, out: 768, columns: { q_proj: [0, 512], k_proj: [512, 640], v_proj: [640, 768] } }
+ */
+export function groupLayout(arch: Architecture, group: LoraGroupName) {
+  const spec = LORA_GROUPS.find((g) => g.name === group)!;
+  const columns: Partial<Record<Projection, [number, number]>> = {};
+  let out = 0;
+  let inDim = 0;
+  for (const p of spec.projections) {
+    const s = projectionShape(arch, p);
+    inDim = s.in;
+    columns[p] = [out, out + s.out];
+    out += s.out;
+  }
+  return { in: inDim, out, columns };
+}
+
+/**
+ * Graph input and output names (contract 2 and the KV cache).
+ *
+ * - `input_ids` int64 `[1, S]`; `logits_to_keep` int64 `[1]` (last k positions get logits)
+ * - `past.{l}.key` / `past.{l}.value` float32 `[kv_heads, P, head_dim]` → `present.{l}.key|value` `[kv_heads, P+S, head_dim]`
+ * - `lora.{l}.{group}.A` float32 `[in, r]`, `lora.{l}.{group}.B` float32 `[r, out]` (r dynamic; 0 = no adapter)
+ * - DoRA graph only: `lora.{l}.{group}.scale` float32 `[out]` multiplies the group's output
+ * - `logits` float32 `[k, vocab]`
+ */
+export const io = {
+  inputIds: "input_ids",
+  logitsToKeep: "logits_to_keep",
+  logits: "logits",
+  pastKey: (l: number) => `past.${l}.key`,
+  pastValue: (l: number) => `past.${l}.value`,
+  presentKey: (l: number) => `present.${l}.key`,
+  presentValue: (l: number) => `present.${l}.value`,
+  loraA: (l: number, g: LoraGroupName) => `lora.${l}.${g}.A`,
+  loraB: (l: number, g: LoraGroupName) => `lora.${l}.${g}.B`,
+  doraScale: (l: number, g: LoraGroupName) => `lora.${l}.${g}.scale`,
+} as const;
+
+/** Parse and validate a manifest read from outside (a package on disk, R2, a bundle). */
+export function parseManifest(json: unknown): ModelManifest {
+  return manifestSchema.parse(json);
+}
