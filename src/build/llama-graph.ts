@@ -1,0 +1,252 @@
+/**
+ * The ONNX graph of a Llama-family decoder with LoRA inputs on every projection (contract 2).
+ *
+ * Batch is 1 and every activation is 2-D `[S, d]`, so each LoRA side path is two nodes:
+ * `xa = MatMul(x, A)` and `y = Gemm(xa, B, y_base)` (Gemm adds the base output as C). Projections
+ * that read the same activation are fused (q|k|v, gate|up): one base MatMul and one side path per
+ * group. Rank 0 feeds make the side path an exact no-op (Gemm with K = 0 returns C unchanged).
+ *
+ * Reads like the math (llama2.c's run.c), one block per step.
+ */
+import { GraphBuilder, type ElemType } from "./onnx.ts";
+import { quantizeInt4, quantizeInt8, quantizeRowsInt8 } from "./quantize.ts";
+import { groupLayout, io, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
+
+/** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
+export type HfWeights = Map<string, Float32Array>;
+
+export type GraphOptions = {
+  format: WeightFormat;
+  /** Emit per-group DoRA output-scale inputs (the DoRA graph variant). */
+  dora?: boolean;
+  /** Block size for int4. */
+  blockSize?: number;
+};
+
+/** Where each base weight lives in the external weights blob (for DoRA preparation and tests). */
+export type WeightIndexEntry = { name: string; offset: number; bytes: number; dtype: ElemType; dims: number[] };
+
+const NEG_INF = -Infinity;
+
+/** `[out, in]` HF weights of a group's projections → fused graph weight `[in, Σ out]`. */
+export function fusedGroupWeight(arch: Architecture, w: HfWeights, layer: number, group: LoraGroupName): Float32Array {
+  const { in: K, out: N, columns } = groupLayout(arch, group);
+  const fused = new Float32Array(K * N);
+  for (const [proj, [c0, c1]] of Object.entries(columns) as [Projection, [number, number]][]) {
+    const src = need(w, hfLinearName(layer, proj));
+    const outP = c1 - c0;
+    for (let o = 0; o < outP; o++) for (let k = 0; k < K; k++) fused[k * N + c0 + o] = src[o * K + k]!;
+  }
+  return fused;
+}
+
+export function hfLinearName(layer: number, proj: Projection): string {
+  const block = proj === "gate_proj" || proj === "up_proj" || proj === "down_proj" ? "mlp" : "self_attn";
+  return `model.layers.${layer}.${block}.${proj}.weight`;
+}
+
+function need(w: HfWeights, name: string): Float32Array {
+  const t = w.get(name);
+  if (!t) throw new Error(`missing weight ${name}`);
+  return t;
+}
+
+/** `[n, m]` → `[m, n]` */
+function transpose(a: Float32Array, n: number, m: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) t[j * n + i] = a[i * m + j]!;
+  return t;
+}
+
+/** Rotary tables `[maxPos, hd]` in HF's convention: `emb = cat(freqs, freqs)`. */
+function ropeTables(arch: Architecture) {
+  const hd = arch.head_dim;
+  const half = hd / 2;
+  const cos = new Float32Array(arch.max_position_embeddings * hd);
+  const sin = new Float32Array(arch.max_position_embeddings * hd);
+  for (let p = 0; p < arch.max_position_embeddings; p++) {
+    for (let j = 0; j < half; j++) {
+      const invFreq = 1 / Math.pow(arch.rope_theta, (2 * j) / hd);
+      // HF computes inv_freq and the angle in float32; match its rounding so long positions agree.
+      const angle = Math.fround(p * Math.fround(invFreq));
+      cos[p * hd + j] = cos[p * hd + j + half] = Math.cos(angle);
+      sin[p * hd + j] = sin[p * hd + j + half] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** rotate_half as a matrix: `x · R = cat(-x2, x1)`; exact, one MatMul instead of Split/Neg/Concat. */
+function rotateHalfMatrix(hd: number): Float32Array {
+  const R = new Float32Array(hd * hd);
+  const half = hd / 2;
+  for (let i = 0; i < half; i++) {
+    R[(i + half) * hd + i] = -1;
+    R[i * hd + i + half] = 1;
+  }
+  return R;
+}
+
+/**
+ * Build the decoder graph.
+ *
+ * @example const { model, weights, index } = buildLlamaGraph(arch, hfWeights, { format: "int8" });
+ */
+export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOptions) {
+  const g = new GraphBuilder();
+  const { hidden_size: d, head_dim: hd, num_attention_heads: H, num_key_value_heads: KV, vocab_size: V } = arch;
+  const groupsPerKv = H / KV;
+  if (!Number.isInteger(groupsPerKv)) throw new Error(`num_attention_heads ${H} is not a multiple of num_key_value_heads ${KV}`);
+  const blockSize = opts.blockSize ?? 32;
+
+  /** A linear layer `[S, K] · [K, N]` in the chosen weight format, with an optional bias input. */
+  const linear = (x: string, name: string, wKN: Float32Array, K: number, N: number, bias?: string): string => {
+    if (opts.format === "fp32") {
+      const y = g.op("MatMul", [x, g.initializer(name, wKN, [K, N])]);
+      return bias ? g.op("Add", [y, bias]) : y;
+    }
+    if (opts.format === "int8") {
+      const { q, scale } = quantizeInt8(wKN, K, N);
+      const inputs = [x, g.initializer(`${name}.q`, q, [K, N]), g.initializer(`${name}.scale`, scale, [N]), g.initializer(`${name}.zero`, new Int8Array(N), [N])];
+      if (bias) inputs.push(bias);
+      return g.op("DynamicQuantizeMatMul", inputs, {}, { domain: "com.microsoft" });
+    }
+    const q4 = quantizeInt4(wKN, K, N, blockSize);
+    const blocks = Math.ceil(K / blockSize);
+    const inputs = [
+      x,
+      g.initializer(`${name}.q4`, q4.packed, [N, blocks, blockSize / 2]),
+      g.initializer(`${name}.scales`, q4.scales, [N * blocks]),
+      g.initializer(`${name}.zeros`, q4.zeros, [N * Math.ceil(blocks / 2)]),
+    ];
+    if (bias) inputs.push("", bias); // g_idx unused
+    return g.op("MatMulNBits", inputs, { K, N, bits: 4, block_size: blockSize }, { domain: "com.microsoft" });
+  };
+
+  /** One projection group: base + LoRA side path (+ DoRA scale), then bias. */
+  const projectGroup = (x: string, layer: number, group: LoraGroupName, bias?: Float32Array): string => {
+    const { in: K, out: N } = groupLayout(arch, group);
+    const A = g.input(io.loraA(layer, group), "float32", [K, `r_${layer}_${group}`]);
+    const B = g.input(io.loraB(layer, group), "float32", [`r_${layer}_${group}`, N]);
+    const biasName = bias ? g.initializer(`layers.${layer}.${group}.bias`, bias, [N]) : undefined;
+    const fusedBias = opts.dora ? undefined : biasName;
+    const base = linear(x, `layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, fusedBias);
+    // LoRA: y = x·W + (x·A)·B
+    let y = g.op("Gemm", [g.op("MatMul", [x, A]), B, base]);
+    if (opts.dora) {
+      // DoRA: the adapted output is scaled per output channel before the bias
+      y = g.op("Mul", [y, g.input(io.doraScale(layer, group), "float32", [N])]);
+      if (biasName) y = g.op("Add", [y, biasName]);
+    }
+    return y;
+  };
+
+  // ---- inputs and run-wide values
+  const ids = g.input(io.inputIds, "int64", [1, "S"]);
+  const keep = g.input(io.logitsToKeep, "int64", [1]);
+  const flatIds = g.op("Reshape", [ids, g.i64([-1])]); // [S]
+
+  // token embedding
+  const embed = need(w, "model.embed_tokens.weight"); // [V, d]
+  let h: string;
+  if (opts.format === "fp32") {
+    h = g.op("Gather", [g.initializer("embed_tokens", embed, [V, d]), flatIds], { axis: 0 });
+  } else {
+    // int8 rows with one scale per row; only the S gathered rows are dequantized
+    const { q, scale } = quantizeRowsInt8(embed, V, d);
+    const rows = g.op("Gather", [g.initializer("embed_tokens.q", q, [V, d]), flatIds], { axis: 0 });
+    const rowScale = g.op("Unsqueeze", [g.op("Gather", [g.initializer("embed_tokens.scale", scale, [V]), flatIds], { axis: 0 }), g.i64([1])]);
+    h = g.op("Mul", [g.op("Cast", [rows], { to: 1 }), rowScale]);
+  }
+
+  // positions: past length P from the first cache input, pos = P..P+S-1
+  const past0 = io.pastKey(0);
+  const P = g.op("Gather", [g.op("Shape", [g.input(past0, "float32", [KV, "P", hd])]), g.i64([1])], { axis: 0 }); // [1]
+  const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
+  const T = g.op("Add", [P, S]);
+  const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
+  const pos = g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [])]); // [S]
+
+  // RoPE tables for these positions, [S, 1, hd] to broadcast over heads
+  const tables = ropeTables(arch);
+  const cosS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.cos", tables.cos, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
+  const sinS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.sin", tables.sin, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
+  const rotR = g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd]);
+
+  // causal mask [S, T]: query at position P+i sees keys j ≤ P+i
+  const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), []), scalar(T), "one_i64"]); // [T]
+  const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
+  const mask = g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
+  const attScale = g.f32([1 / Math.sqrt(hd)], []);
+
+  const eps = { float: arch.rms_norm_eps };
+  let residualAdd: string | undefined; // output of the previous block still to be added to h
+  for (let l = 0; l < arch.num_hidden_layers; l++) {
+    const pre = `model.layers.${l}`;
+    // RMSNorm (fused with the previous block's residual add)
+    const normW = g.initializer(`layers.${l}.input_layernorm`, need(w, `${pre}.input_layernorm.weight`), [d]);
+    let x: string;
+    if (residualAdd) {
+      const outs = g.opN("SkipSimplifiedLayerNormalization", [h, residualAdd, normW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 });
+      x = outs[0]!;
+      h = outs[3]!;
+    } else {
+      x = g.op("SimplifiedLayerNormalization", [h, normW], { axis: -1, epsilon: eps, stash_type: 1 });
+    }
+
+    // qkv matmuls (+ LoRA), one fused projection
+    const qkvBias = arch.attention_bias
+      ? Float32Array.from([...need(w, `${pre}.self_attn.q_proj.bias`), ...need(w, `${pre}.self_attn.k_proj.bias`), ...need(w, `${pre}.self_attn.v_proj.bias`)])
+      : undefined;
+    const qkv = g.op("Reshape", [projectGroup(x, l, "qkv", qkvBias), g.i64([0, H + 2 * KV, hd])]); // [S, H+2KV, hd]
+    const [qk, v] = g.opN("Split", [qkv, g.i64([H + KV, KV])], { axis: 1 }, { outputs: 2 });
+
+    // RoPE on q and k together: x·cos + rotate_half(x)·sin
+    const qkRot = g.op("Add", [g.op("Mul", [qk!, cosS]), g.op("Mul", [g.op("MatMul", [qk!, rotR]), sinS])]);
+    const [q, k] = g.opN("Split", [qkRot, g.i64([H, KV])], { axis: 1 }, { outputs: 2 });
+
+    // KV cache: [KV, P, hd] ++ [KV, S, hd]
+    const kT = g.op("Transpose", [k!], { perm: [1, 0, 2] });
+    const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
+    const pastK = l === 0 ? past0 : g.input(io.pastKey(l), "float32", [KV, "P", hd]);
+    const pastV = g.input(io.pastValue(l), "float32", [KV, "P", hd]);
+    const presentK = g.op("Concat", [pastK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
+    const presentV = g.op("Concat", [pastV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
+
+    // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
+    const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
+    const kG = g.op("Unsqueeze", [g.op("Transpose", [presentK], { perm: [0, 2, 1] }), g.i64([1])]); // [KV, 1, hd, T]
+    const vG = g.op("Unsqueeze", [presentV, g.i64([1])]); // [KV, 1, T, hd]
+    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [qG, kG]), attScale]), mask]); // [KV, g, S, T]
+    const att = g.op("Softmax", [scores], { axis: -1 });
+    const ctx = g.op("Transpose", [g.op("MatMul", [att, vG])], { perm: [2, 0, 1, 3] }); // [S, KV, g, hd]
+    const attnOut = projectGroup(g.op("Reshape", [ctx, g.i64([0, H * hd])]), l, "o");
+
+    // residual + post-attention RMSNorm in one node
+    const postW = g.initializer(`layers.${l}.post_attention_layernorm`, need(w, `${pre}.post_attention_layernorm.weight`), [d]);
+    const outs = g.opN("SkipSimplifiedLayerNormalization", [h, attnOut, postW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 });
+    h = outs[3]!;
+
+    // SwiGLU MLP: down(silu(gate(x)) * up(x))
+    const gu = projectGroup(outs[0]!, l, "gate_up");
+    const [gate, up] = g.opN("Split", [gu, g.i64([arch.intermediate_size, arch.intermediate_size])], { axis: 1 }, { outputs: 2 });
+    const hb = g.op("Mul", [g.op("Mul", [gate!, g.op("Sigmoid", [gate!])]), up!]);
+    residualAdd = projectGroup(hb, l, "down");
+  }
+
+  // final residual + norm, logits for the last `logits_to_keep` positions only
+  const finalW = g.initializer("norm", need(w, "model.norm.weight"), [d]);
+  const final = g.opN("SkipSimplifiedLayerNormalization", [h, residualAdd!, finalW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 })[0]!;
+  const lastRows = g.op("Slice", [final, g.op("Neg", [keep]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
+  const head = arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"); // [V, d]
+  const logits = linear(lastRows, "lm_head", transpose(head, V, d), d, V);
+  g.output(logits, "float32", ["K", V], io.logits);
+
+  // present outputs are named by their nodes; declare them as graph outputs
+  for (let l = 0; l < arch.num_hidden_layers; l++) {
+    g.output(io.presentKey(l), "float32", [KV, "T", hd], io.presentKey(l));
+    g.output(io.presentValue(l), "float32", [KV, "T", hd], io.presentValue(l));
+  }
+  return g;
+}
+

@@ -1,0 +1,108 @@
+/**
+ * Weight quantization for the graph's linear layers, in the layouts ORT's kernels read.
+ *
+ * - int8: symmetric, one scale per output column, for `com.microsoft.DynamicQuantizeMatMul`
+ *   (activations are quantized per tensor at run time; FACTS.md: 1 byte/weight at ~0.85× fp32 speed).
+ * - int4: `com.microsoft.MatMulNBits` (4 bits, blocks of `blockSize` along the input dimension,
+ *   asymmetric with a zero point; saves memory, slow in the WASM build).
+ *
+ * Each quantizer has a dequantizer so tests and DoRA preparation see exactly the served weights.
+ */
+
+/** `w` is `[K, N]` row-major (graph layout: `y = x · w`). */
+export type Int8Weight = { q: Int8Array /* [K, N] */; scale: Float32Array /* [N] */; K: number; N: number };
+
+/**
+ * @example const { q, scale } = quantizeInt8(w, 512, 768); // w ≈ q[k, n] * scale[n]
+ */
+export function quantizeInt8(w: Float32Array, K: number, N: number): Int8Weight {
+  const scale = new Float32Array(N);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) scale[n] = Math.max(scale[n]!, Math.abs(w[k * N + n]!));
+  for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / 127 : 1;
+  const q = new Int8Array(K * N);
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-127, Math.min(127, Math.round(w[k * N + n]! / scale[n]!)));
+  }
+  return { q, scale, K, N };
+}
+
+/** Symmetric int8 with one scale per row of `[R, C]` (the embedding table: rows are gathered). */
+export function quantizeRowsInt8(w: Float32Array, R: number, C: number): { q: Int8Array; scale: Float32Array } {
+  const q = new Int8Array(R * C);
+  const scale = new Float32Array(R);
+  for (let r = 0; r < R; r++) {
+    let max = 0;
+    for (let c = 0; c < C; c++) max = Math.max(max, Math.abs(w[r * C + c]!));
+    const s = max > 0 ? max / 127 : 1;
+    scale[r] = s;
+    for (let c = 0; c < C; c++) q[r * C + c] = Math.round(w[r * C + c]! / s);
+  }
+  return { q, scale };
+}
+
+export function dequantizeInt8({ q, scale, K, N }: Int8Weight): Float32Array {
+  const w = new Float32Array(K * N);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) w[k * N + n] = q[k * N + n]! * scale[n]!;
+  return w;
+}
+
+/** MatMulNBits layout: `packed` `[N, blocks, blockSize/2]`, `scales` `[N * blocks]`, `zeros` `[N * ceil(blocks/2)]`. */
+export type Int4Weight = { packed: Uint8Array; scales: Float32Array; zeros: Uint8Array; K: number; N: number; blockSize: number };
+
+/**
+ * Quantize `[K, N]` to 4 bits per weight with per-(column, block) scale and zero point.
+ *
+ * @example const w4 = quantizeInt4(w, 512, 768, 32);
+ */
+export function quantizeInt4(w: Float32Array, K: number, N: number, blockSize = 32): Int4Weight {
+  const blocks = Math.ceil(K / blockSize);
+  const blob = blockSize / 2;
+  const packed = new Uint8Array(N * blocks * blob);
+  const scales = new Float32Array(N * blocks);
+  const zerosPerCol = Math.ceil(blocks / 2);
+  const zeros = new Uint8Array(N * zerosPerCol);
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = b * blockSize; k < Math.min(K, (b + 1) * blockSize); k++) {
+        const v = w[k * N + n]!;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      lo = Math.min(lo, 0);
+      hi = Math.max(hi, 0);
+      const scale = hi > lo ? (hi - lo) / 15 : 1;
+      const zero = Math.max(0, Math.min(15, Math.round(-lo / scale)));
+      scales[n * blocks + b] = scale;
+      const zi = n * zerosPerCol + (b >> 1);
+      zeros[zi] = b & 1 ? zeros[zi]! | (zero << 4) : zero;
+      for (let i = 0; i < blockSize; i++) {
+        const k = b * blockSize + i;
+        const v = k < K ? Math.max(0, Math.min(15, Math.round(w[k * N + n]! / scale) + zero)) : zero;
+        const at = (n * blocks + b) * blob + (i >> 1);
+        packed[at] = i & 1 ? packed[at]! | (v << 4) : v;
+      }
+    }
+  }
+  return { packed, scales, zeros, K, N, blockSize };
+}
+
+export function dequantizeInt4({ packed, scales, zeros, K, N, blockSize }: Int4Weight): Float32Array {
+  const blocks = Math.ceil(K / blockSize);
+  const blob = blockSize / 2;
+  const zerosPerCol = Math.ceil(blocks / 2);
+  const w = new Float32Array(K * N);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const b = Math.floor(k / blockSize);
+      const i = k % blockSize;
+      const byte = packed[(n * blocks + b) * blob + (i >> 1)]!;
+      const v = i & 1 ? byte >> 4 : byte & 15;
+      const zb = zeros[n * zerosPerCol + (b >> 1)]!;
+      const zero = b & 1 ? zb >> 4 : zb & 15;
+      w[k * N + n] = (v - zero) * scales[n * blocks + b]!;
+    }
+  }
+  return w;
+}
