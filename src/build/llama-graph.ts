@@ -21,6 +21,8 @@ export type GraphOptions = {
   dora?: boolean;
   /** Block size for int4. */
   blockSize?: number;
+  /** false: no LoRA inputs at all (the plain base graph, for bit-identity checks and benchmarks). */
+  lora?: boolean;
 };
 
 /** Where each base weight lives in the external weights blob (for DoRA preparation and tests). */
@@ -126,12 +128,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   /** One projection group: base + LoRA side path (+ DoRA scale), then bias. */
   const projectGroup = (x: string, layer: number, group: LoraGroupName, bias?: Float32Array): string => {
     const { in: K, out: N } = groupLayout(arch, group);
-    const A = g.input(io.loraA(layer, group), "float32", [K, `r_${layer}_${group}`]);
-    const B = g.input(io.loraB(layer, group), "float32", [`r_${layer}_${group}`, N]);
     const biasName = bias ? g.initializer(`layers.${layer}.${group}.bias`, bias, [N]) : undefined;
     const fusedBias = opts.dora ? undefined : biasName;
     const base = linear(x, `layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, fusedBias);
+    if (opts.lora === false) return base;
     // LoRA: y = x·W + (x·A)·B
+    const A = g.input(io.loraA(layer, group), "float32", [K, `r_${layer}_${group}`]);
+    const B = g.input(io.loraB(layer, group), "float32", [`r_${layer}_${group}`, N]);
     let y = g.op("Gemm", [g.op("MatMul", [x, A]), B, base]);
     if (opts.dora) {
       // DoRA: the adapted output is scaled per output channel before the bias
@@ -165,16 +168,16 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
   const T = g.op("Add", [P, S]);
   const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
-  const pos = g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [])]); // [S]
+  const pos = g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
 
   // RoPE tables for these positions, [S, 1, hd] to broadcast over heads
   const tables = ropeTables(arch);
   const cosS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.cos", tables.cos, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
   const sinS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.sin", tables.sin, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
-  const rotR = g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd]);
+  const rotR = g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd], { external: false });
 
   // causal mask [S, T]: query at position P+i sees keys j ≤ P+i
-  const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), []), scalar(T), "one_i64"]); // [T]
+  const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
   const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
   const mask = g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
   const attScale = g.f32([1 / Math.sqrt(hd)], []);

@@ -32,7 +32,7 @@ function elemOf(data: TensorData): ElemType {
   return "uint8";
 }
 
-type Initializer = { name: string; dims: number[]; data: TensorData };
+type Initializer = { name: string; dims: number[]; data: TensorData; external: boolean };
 
 export class GraphBuilder {
   private readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
@@ -61,21 +61,22 @@ export class GraphBuilder {
     return name;
   }
 
-  initializer(name: string, data: TensorData, dims: number[]): string {
+  /** A named constant tensor; weights go to the external data file, small constants stay inline. */
+  initializer(name: string, data: TensorData, dims: number[], opts: { external?: boolean } = {}): string {
     if (this.names.has(name)) throw new Error(`duplicate value name ${name}`);
     const numel = dims.reduce((a, b) => a * b, 1);
     if (numel !== data.length) throw new Error(`initializer ${name}: ${data.length} values for dims [${dims}]`);
     this.names.add(name);
-    this.inits.push({ name, dims, data });
+    this.inits.push({ name, dims, data, external: opts.external ?? true });
     return name;
   }
 
   /** Constant helpers for shapes and scalars. */
   i64(values: number[], name = this.fresh("const_i64")): string {
-    return this.initializer(name, BigInt64Array.from(values.map(BigInt)), [values.length]);
+    return this.initializer(name, BigInt64Array.from(values.map(BigInt)), [values.length], { external: false });
   }
   f32(values: number[], dims: number[] = [values.length], name = this.fresh("const_f32")): string {
-    return this.initializer(name, Float32Array.from(values), dims);
+    return this.initializer(name, Float32Array.from(values), dims, { external: false });
   }
 
   /** Add a node; returns its single output name (or all of them when `outputs` > 1). */
@@ -105,17 +106,17 @@ export class GraphBuilder {
   }
 
   /**
-   * Encode the model. Initializers with at least `externalThreshold` bytes go to one external data
-   * blob (`weightsPath`), 64-byte aligned so ORT can read them in place.
+   * Encode the model. Weight initializers go to one external data blob (`weightsPath`), 64-byte
+   * aligned so ORT can read them in place; `index` says where each one is.
    */
-  serialize(opts: { weightsPath: string; externalThreshold?: number; opset?: number; graphName?: string; docString?: string }) {
-    const threshold = opts.externalThreshold ?? 1024;
+  serialize(opts: { weightsPath: string; opset?: number; graphName?: string; docString?: string }) {
     const chunks: Uint8Array[] = [];
+    const index: Record<string, { offset: number; bytes: number; dtype: ElemType; dims: number[] }> = {};
     let offset = 0;
-    const initializer = this.inits.map(({ name, dims, data }) => {
+    const initializer = this.inits.map(({ name, dims, data, external }) => {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       const base = { name, dims, dataType: ELEM[elemOf(data)] };
-      if (bytes.byteLength < threshold) return onnx.TensorProto.create({ ...base, rawData: bytes.slice() });
+      if (!external) return onnx.TensorProto.create({ ...base, rawData: bytes.slice() });
       const pad = (64 - (offset % 64)) % 64;
       if (pad) chunks.push(new Uint8Array(pad));
       offset += pad;
@@ -129,6 +130,7 @@ export class GraphBuilder {
           { key: "length", value: String(bytes.byteLength) },
         ],
       });
+      index[name] = { offset, bytes: bytes.byteLength, dtype: elemOf(data), dims };
       offset += bytes.byteLength;
       return tensor;
     });
@@ -149,7 +151,7 @@ export class GraphBuilder {
       weights.set(c, at);
       at += c.byteLength;
     }
-    return { model: onnx.ModelProto.encode(model).finish(), weights };
+    return { model: onnx.ModelProto.encode(model).finish(), weights, index };
   }
 }
 

@@ -6,24 +6,7 @@
  */
 import { PROJECTIONS, projectionShape, type Architecture } from "../runtime/manifest.ts";
 import { hfLinearName, type HfWeights } from "./llama-graph.ts";
-
-/** mulberry32: small, fast, good enough for weights; returns a uniform in [0, 1). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal samples (Box–Muller) from a seeded uniform source. */
-export function seededNormal(seed: number): () => number {
-  const u = seededUniform(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-}
+import { seededNormal } from "../runtime/random.ts";
 
 export function randomLlamaWeights(arch: Architecture, seed: number, std = 0.02): HfWeights {
   const normal = seededNormal(seed);

@@ -77,6 +77,8 @@ export const manifestSchema = z.object({
     generation_config: fileEntry,
     dora_graph: fileEntry.optional(),
   }),
+  /** Where each external initializer sits in the weights file (read back for DoRA and merges). */
+  weights_index: z.record(z.string(), z.object({ offset: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), dtype: z.enum(["float32", "int64", "int32", "int8", "uint8"]), dims: z.array(z.number().int().nonnegative()) })),
   source: z.union([
     z.object({ kind: z.literal("random"), seed: z.number().int() }),
     z.object({ kind: z.literal("huggingface"), architectures: z.array(z.string()), dtype: z.string(), weights_sha256: z.string() }),

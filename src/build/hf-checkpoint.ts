@@ -1,0 +1,102 @@
+/**
+ * Read a Hugging Face checkpoint directory as `save_pretrained` writes it for LlamaForCausalLM,
+ * Qwen2ForCausalLM and SmolLM-style models: `config.json`, `model.safetensors` or sharded
+ * `model.safetensors.index.json`, and the tokenizer files. Tensors may be F32, F16 or BF16.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { parseSafetensors, toFloat32 } from "../adapters/safetensors.ts";
+import type { Architecture } from "../runtime/manifest.ts";
+import type { HfWeights } from "./llama-graph.ts";
+
+const SUPPORTED = ["LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM"];
+
+const hfConfigSchema = z.looseObject({
+  architectures: z.array(z.string()).optional(),
+  model_type: z.string(),
+  vocab_size: z.number().int().positive(),
+  hidden_size: z.number().int().positive(),
+  intermediate_size: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive(),
+  num_attention_heads: z.number().int().positive(),
+  num_key_value_heads: z.number().int().positive().optional(),
+  head_dim: z.number().int().positive().nullish(),
+  max_position_embeddings: z.number().int().positive(),
+  rope_theta: z.number().positive().default(10000),
+  rms_norm_eps: z.number().positive(),
+  tie_word_embeddings: z.boolean().default(false),
+  attention_bias: z.boolean().optional(),
+  hidden_act: z.string().default("silu"),
+  rope_scaling: z.unknown().optional(),
+  torch_dtype: z.string().optional(),
+  dtype: z.string().optional(),
+});
+
+/** `config.json` → the manifest's architecture; refuses what the graph does not implement. */
+export function architectureFromHfConfig(json: unknown): Architecture {
+  const c = hfConfigSchema.parse(json);
+  const arch = c.architectures?.[0] ?? "";
+  if (!SUPPORTED.includes(arch)) throw new Error(`config.json: architectures[0] is "${arch}"; supported: ${SUPPORTED.join(", ")}`);
+  if (c.hidden_act !== "silu") throw new Error(`config.json: hidden_act "${c.hidden_act}" is not supported (SwiGLU with silu only)`);
+  if (c.rope_scaling) throw new Error("config.json: rope_scaling is not supported yet");
+  return {
+    family: "llama",
+    model_type: c.model_type,
+    vocab_size: c.vocab_size,
+    hidden_size: c.hidden_size,
+    intermediate_size: c.intermediate_size,
+    num_hidden_layers: c.num_hidden_layers,
+    num_attention_heads: c.num_attention_heads,
+    num_key_value_heads: c.num_key_value_heads ?? c.num_attention_heads,
+    head_dim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
+    max_position_embeddings: c.max_position_embeddings,
+    rope_theta: c.rope_theta,
+    rms_norm_eps: c.rms_norm_eps,
+    tie_word_embeddings: c.tie_word_embeddings,
+    // Qwen2 always has q/k/v bias; Llama only with attention_bias
+    attention_bias: c.attention_bias ?? c.model_type === "qwen2",
+  };
+}
+
+export type HfCheckpoint = {
+  arch: Architecture;
+  architectures: string[];
+  dtype: string;
+  weights: HfWeights;
+  tokenizerJson: unknown;
+  tokenizerConfig: unknown;
+  generationConfig: unknown;
+};
+
+/**
+ * @example const ckpt = readHfCheckpoint("./SmolLM-135M-Instruct"); buildModelPackage({ ...ckpt, ... })
+ */
+export function readHfCheckpoint(dir: string): HfCheckpoint {
+  const readJson = (name: string) => JSON.parse(readFileSync(join(dir, name), "utf8")) as unknown;
+  const config = readJson("config.json");
+  const arch = architectureFromHfConfig(config);
+  const shardFiles = existsSync(join(dir, "model.safetensors.index.json"))
+    ? [...new Set(Object.values(z.object({ weight_map: z.record(z.string(), z.string()) }).parse(readJson("model.safetensors.index.json")).weight_map))]
+    : ["model.safetensors"];
+  const weights: HfWeights = new Map();
+  const dtypes = new Set<string>();
+  for (const file of shardFiles) {
+    const tensors = parseSafetensors(new Uint8Array(readFileSync(join(dir, file))));
+    for (const [name, t] of tensors) {
+      dtypes.add(t.dtype);
+      weights.set(name, toFloat32(t));
+    }
+  }
+  if (arch.tie_word_embeddings) weights.delete("lm_head.weight");
+  const c = config as { architectures?: string[] };
+  return {
+    arch,
+    architectures: c.architectures ?? [],
+    dtype: [...dtypes].sort().join("+"),
+    weights,
+    tokenizerJson: readJson("tokenizer.json"),
+    tokenizerConfig: readJson("tokenizer_config.json"),
+    generationConfig: existsSync(join(dir, "generation_config.json")) ? readJson("generation_config.json") : {},
+  };
+}

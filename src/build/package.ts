@@ -1,0 +1,96 @@
+/**
+ * Write a model package (contract 1): graph, external weights, optional DoRA graph, tokenizer
+ * files, generation config and the manifest that names them all with their sha256.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildLlamaGraph, type HfWeights } from "./llama-graph.ts";
+import { PROJECTIONS, type Architecture, type ModelManifest, type WeightFormat } from "../runtime/manifest.ts";
+
+export type BuildPackageOptions = {
+  name: string;
+  arch: Architecture;
+  weights: HfWeights;
+  format: WeightFormat;
+  source: ModelManifest["source"];
+  tokenizerJson: unknown;
+  tokenizerConfig: unknown;
+  generationConfig: unknown;
+  maxRank?: number;
+  /** Also write the DoRA graph variant (same weights file). */
+  dora?: boolean;
+  blockSize?: number;
+};
+
+const SCHEMES: Record<WeightFormat, string> = {
+  fp32: "fp32 MatMul",
+  int8: "int8 symmetric per output channel, com.microsoft.DynamicQuantizeMatMul (activations quantized per tensor at run time)",
+  int4: "4-bit asymmetric blocks along the input, com.microsoft.MatMulNBits",
+};
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Parameters in the weights (the embedding counted once when tied). */
+export function parameterCount(weights: HfWeights): number {
+  let n = 0;
+  for (const t of weights.values()) n += t.length;
+  return n;
+}
+
+/**
+ * Assemble a package's files in memory (tests load them directly; the CLI writes them).
+ *
+ * @example const { files, manifest } = assembleModelPackage({ name: "demo", arch, weights, format: "int8", source: { kind: "random", seed: 1 }, ... })
+ */
+export function assembleModelPackage(o: BuildPackageOptions): { files: Record<string, Uint8Array>; manifest: ModelManifest } {
+  const graphOpts = { format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}) };
+  const plain = buildLlamaGraph(o.arch, o.weights, graphOpts).serialize({ weightsPath: "model.weights", docString: `lora-edge ${o.name}` });
+  const files: Record<string, Uint8Array | string> = {
+    "model.onnx": plain.model,
+    "model.weights": plain.weights,
+    "tokenizer.json": JSON.stringify(o.tokenizerJson),
+    "tokenizer_config.json": JSON.stringify(o.tokenizerConfig, null, 2),
+    "generation_config.json": JSON.stringify(o.generationConfig, null, 2),
+  };
+  if (o.dora) {
+    const dora = buildLlamaGraph(o.arch, o.weights, { ...graphOpts, dora: true }).serialize({ weightsPath: "model.weights" });
+    // same initializers in the same order, so the one weights file serves both graphs
+    if (sha256Hex(dora.weights) !== sha256Hex(plain.weights)) throw new Error("DoRA graph weights differ from the plain graph's");
+    files["model.dora.onnx"] = dora.model;
+  }
+  const entry = (path: string) => {
+    const b = files[path]!;
+    return { path, bytes: typeof b === "string" ? Buffer.byteLength(b) : b.byteLength, sha256: sha256Hex(b) };
+  };
+  const manifest: ModelManifest = {
+    format: "lora-edge.model/1",
+    name: o.name,
+    architecture: o.arch,
+    parameters: parameterCount(o.weights),
+    quantization: { weights: o.format, scheme: SCHEMES[o.format], ...(o.format === "int4" ? { block_size: o.blockSize ?? 32 } : {}) },
+    lora: { targets: [...PROJECTIONS], max_rank: o.maxRank ?? 64, ...(o.dora ? { dora_graph: "model.dora.onnx" } : {}) },
+    files: {
+      graph: entry("model.onnx"),
+      weights: entry("model.weights"),
+      tokenizer: entry("tokenizer.json"),
+      tokenizer_config: entry("tokenizer_config.json"),
+      generation_config: entry("generation_config.json"),
+      ...(o.dora ? { dora_graph: entry("model.dora.onnx") } : {}),
+    },
+    weights_index: plain.index,
+    source: o.source,
+  };
+  const encoded: Record<string, Uint8Array> = {};
+  for (const [name, b] of Object.entries(files)) encoded[name] = typeof b === "string" ? new TextEncoder().encode(b) : b;
+  encoded["manifest.json"] = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
+  return { files: encoded, manifest };
+}
+
+/** Write an assembled package to `dir`. */
+export function writeModelPackage(dir: string, files: Record<string, Uint8Array>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+}

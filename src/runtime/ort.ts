@@ -1,0 +1,62 @@
+/**
+ * onnxruntime-web (WASM backend) set up so it runs in Node, browsers and workerd alike.
+ *
+ * workerd forbids compiling WebAssembly from bytes, so a Worker imports ORT's `.wasm` as a
+ * precompiled `WebAssembly.Module` and passes it here. ORT cannot hand emscripten an
+ * `instantiateWasm` hook, so while ORT initialises we substitute that Module for the bytes it tries
+ * to instantiate (FACTS.md), then restore `WebAssembly.instantiate`.
+ */
+import * as ort from "onnxruntime-web/wasm";
+
+export { ort };
+
+let initialised: Promise<void> | undefined;
+
+/**
+ * Initialise ORT once per isolate or process. Pass `wasmModule` inside workerd.
+ *
+ * @example await initOrt(ortWasmModule) // in the Worker; await initOrt() in Node
+ */
+export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
+  initialised ??= (async () => {
+    ort.env.wasm.numThreads = 1; // Workers have no threads; one thread is also what we benchmark
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = "error";
+    if (!wasmModule) return;
+    ort.env.wasm.wasmBinary = new Uint8Array(8); // placeholder: stops ORT from fetching the file
+    const original = WebAssembly.instantiate;
+    const substitute = (async (source: unknown, imports?: WebAssembly.Imports) => {
+      if (source instanceof WebAssembly.Module) return original(source, imports);
+      const instance = await original(wasmModule, imports);
+      return { instance, module: wasmModule };
+    }) as typeof WebAssembly.instantiate;
+    WebAssembly.instantiate = substitute;
+    try {
+      // a one-node graph forces ORT's wasm initialisation now, while the substitute is in place
+      await ort.InferenceSession.create(IDENTITY_GRAPH);
+    } finally {
+      WebAssembly.instantiate = original;
+    }
+  })();
+  return initialised;
+}
+
+/** ONNX model with Identity nodes, float[1] → float[1] (written once by src/build/onnx.ts; 155 bytes). */
+const IDENTITY_GRAPH = Uint8Array.from(
+  atob(
+    "CAgSCWxvcmEtZWRnZTIAOnEKIAoBeBIBbhoMbl9JZGVudGl0eV8wIghJZGVudGl0eToACiAKAW4SAXkaDG5fSWRlbnRpdHlfMSIISWRlbnRpdHk6ABIJbG9yYV9lZGdlWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQEUIRCg1jb20ubWljcm9zb2Z0EAE=",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+export type SessionWeights = { path: string; data: Uint8Array };
+
+/** Create an inference session from graph bytes and its external weights. */
+export async function createSession(graph: Uint8Array, weights: SessionWeights): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(graph, {
+    externalData: [weights],
+    graphOptimizationLevel: "all",
+    executionProviders: ["wasm"],
+    enableCpuMemArena: true,
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * The ONNX graph run by onnxruntime-web against the float64 reference forward pass
+ * (test/reference/llama64.ts), on seeded random models of several shapes.
+ */
+import { describe, expect, it } from "vitest";
+import { forwardLogits, relL2, type HfConfig } from "../reference/llama64.ts";
+import { randomHfWeights } from "../reference/hf-checkpoint.ts";
+import { engineOf, packageOf, servedConfig, servedWeights } from "../support/models.ts";
+import { Engine } from "../../src/runtime/engine.ts";
+
+const base = { vocab_size: 320, rms_norm_eps: 1e-5, max_position_embeddings: 64 };
+const SHAPES: Record<string, HfConfig> = {
+  "GQA 4:2, untied, q/k/v bias, theta 5e4": { ...base, hidden_size: 64, intermediate_size: 112, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 50_000, tie_word_embeddings: false, attention_bias: true },
+  "MHA 4:4, tied, no bias, theta 1e4": { ...base, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4, rope_theta: 10_000, tie_word_embeddings: true },
+  "GQA 8:2, head_dim 8, tied, bias, 3 layers, theta 1e6": { ...base, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 3, num_attention_heads: 8, num_key_value_heads: 2, rope_theta: 1_000_000, tie_word_embeddings: true, attention_bias: true },
+};
+const TOKENS = [3, 141, 59, 26, 5, 35, 89, 79, 32, 38, 46, 264, 33, 83, 27, 95];
+
+/** Full-sequence logits from the engine, [S, V]. */
+async function allLogits(engine: Engine, ids: number[]) {
+  return (await engine.forward(ids, { logitsToKeep: ids.length })).logits;
+}
+
+describe.each(Object.entries(SHAPES))("%s", (_, config) => {
+  const weights = randomHfWeights(config, 11, 0.15);
+
+  it("fp32 logits match the float64 reference within relative L2 1e-5", async () => {
+    const engine = await engineOf(config, weights, "fp32");
+    const err = relL2(await allLogits(engine, TOKENS), forwardLogits(config, weights, TOKENS));
+    expect(err).toBeLessThan(1e-5);
+  });
+
+  it("int4 (MatMulNBits) logits match the reference on the dequantized weights within 1e-5", async () => {
+    const pkg = await packageOf(config, weights, "int4");
+    const engine = await Engine.create(pkg);
+    const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
+    expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(1e-5);
+  });
+
+  it("int8 (dynamic activation quantization) logits stay within 5e-2 of the dequantized reference", async () => {
+    const pkg = await packageOf(config, weights, "int8");
+    const engine = await Engine.create(pkg);
+    const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
+    // weights are exact here; the error is the per-tensor int8 quantization of activations
+    expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(5e-2);
+  });
+
+  it("decoding token by token with the KV cache gives the full-forward logits", async () => {
+    const engine = await engineOf(config, weights, "fp32");
+    const full = await allLogits(engine, TOKENS);
+    const V = config.vocab_size;
+    let past = engine.emptyCache();
+    const stepwise = new Float32Array(TOKENS.length * V);
+    // a 5-token prefill, then one token per step
+    const first = await engine.forward(TOKENS.slice(0, 5), { logitsToKeep: 5 });
+    stepwise.set(first.logits, 0);
+    past = first.present;
+    for (let i = 5; i < TOKENS.length; i++) {
+      const step = await engine.forward([TOKENS[i]!], { past });
+      stepwise.set(step.logits, i * V);
+      past = step.present;
+    }
+    expect(past.length).toBe(TOKENS.length);
+    expect(relL2(stepwise, full)).toBeLessThan(1e-6);
+  });
+});
