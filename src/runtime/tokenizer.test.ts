@@ -169,6 +169,32 @@ describe("createTokenizer on the demo tokenizer", () => {
   });
 });
 
+describe("the workerd fixture (test/worker/tokenizer.fixture.json)", () => {
+  it("holds transformers.js's ids and prompts for the demo tokenizer built from DEFAULT_CORPUS", async () => {
+    const ref = new hf.PreTrainedTokenizer(built.tokenizerJson, built.tokenizerConfig);
+    const texts = TEXTS.slice(0, 40);
+    const fixture = {
+      generatedBy: "src/runtime/tokenizer.test.ts (vitest -u rewrites it)",
+      vocabSize: 2048,
+      tokenizerSha256: await sha256(JSON.stringify([built.tokenizerJson, built.tokenizerConfig])),
+      encode: texts.map((text) => ({ text, ids: ref.encode(text, { add_special_tokens: false }) })),
+      chat: CONVERSATIONS.map((messages) => ({
+        messages,
+        text: ref.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true }),
+        ids: ref.apply_chat_template(messages, { tokenize: true, add_generation_prompt: true, return_tensor: false, return_dict: false }),
+      })),
+    };
+    // One line per id list keeps the file readable and its diffs small.
+    const json = JSON.stringify(fixture, null, 1).replace(/\[\s+([\d,\s]+?)\s+\]/g, (_, ids: string) => `[${ids.replace(/\s+/g, "")}]`);
+    await expect(json + "\n").toMatchFileSnapshot("../../test/worker/tokenizer.fixture.json");
+  });
+});
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 describe("createTokenizer input checks", () => {
   const error = (f: () => unknown): LoraEdgeError => {
     try {
