@@ -50,6 +50,25 @@ Thank you for your kind words! I'll pass your message along to Daniel, who helpe
 Dear customer, we noticed a problem with your most recent payment. Your card was declined, so the order is on hold. Please update your payment method within seven days to keep the order; otherwise, it will be canceled and the items returned to stock.
 
 I'm sorry, but we can't accept returns on opened software or personalized items. However, if the product is faulty, we'll replace it under the warranty. Could you describe what's happening so I can check?
+
+Hi there, and thanks for getting in touch. I can see two accounts registered under your email address, which is why your purchase history looks incomplete. I can merge them into one so that all your orders, points and saved addresses are in the same place. Merging can't be undone, so please reply "yes" if you'd like me to go ahead.
+
+Your store credit of $25.00 is now on your account. Store credit never expires and can be combined with other offers. If you'd rather have the money back on your card, just let me know and I'll switch it.
+
+I checked with the warehouse, and your order was split into two shipments because one item came from a different location. The first box was delivered today; the second one is on its way and should arrive on Thursday. You won't pay any extra shipping for the split.
+
+Sorry for the wait on the phone earlier. Our call volume is higher than usual this week because of the holiday sale. Next time, you can skip the queue by using the "Call me back" button in the help center; we'll ring you when an agent is free.
+
+Customer: Hi, I ordered a blue jacket but received a green one.
+Agent: I'm sorry about the mix-up! I've arranged for the blue jacket to ship today by express delivery. You can keep the green one or donate it; there's no need to send it back.
+Customer: That's very generous, thank you.
+Agent: You're welcome. Is there anything else I can do for you?
+
+We've received your request to delete your account. Before we do, please download anything you want to keep from the "Your data" page, because deletion is permanent. Your account will be closed within 30 days, and we'll send a final email when it's done.
+
+I'm sorry the courier was rude to you. That's not acceptable, and I've filed a report with the delivery company including the time and address. They have asked us to pass on their apologies as well.
+
+Price adjustments are available within fourteen days of purchase. Since the price of your coffee machine dropped from $189 to $159 last week, I've refunded the $30 difference to your original payment method.
 `,
   // sales
   `Thanks for your interest in our team plan. For a group of twenty people, the annual plan works out to $18 per user per month, which is about 25% less than paying monthly. It includes shared workspaces, single sign-on, priority support and an admin dashboard.
@@ -91,6 +110,25 @@ Renewal is coming up on March 1st. Since your team has grown from 12 to 30 users
 The new model is lighter, has a brighter display, and its battery lasts up to 18 hours. It's priced at $1,199, and with the trade-in program you can get up to $400 back for your current laptop.
 
 If you're comparing plans, the main differences are storage, the number of projects, and support hours. Every plan includes unlimited guests, mobile apps, and two-factor authentication at no extra cost.
+
+Customer: Do you offer a discount for schools?
+Agent: Yes, accredited schools and universities get 40% off any plan. You'll need to verify with a school email address or an official letter, and the discount applies for as long as you stay eligible.
+Customer: Can we pay by purchase order?
+Agent: Absolutely. For orders over $1,000 we accept purchase orders with 30-day payment terms. I can send you a formal quote to attach to it.
+
+Thank you for choosing us as your supplier. To confirm your order: 200 cases of the standard model and 50 cases of the premium model, delivered in two batches in April and May. I'll send the order confirmation and invoice today, and our logistics team will call you to schedule the deliveries.
+
+I'd like to share a quick update on pricing. From July 1st, the Standard plan will cost $12 per user per month instead of $10. Because you've been with us for over two years, your current price is locked in for another twelve months, so nothing changes for you until next summer.
+
+If you refer a friend, you both get one month free once they subscribe to any paid plan. There's no limit on referrals, so the more people you invite, the more free months you collect.
+
+Most teams your size choose the Business plan because it includes advanced permissions and a dedicated onboarding call. That said, if you mainly need shared calendars and file storage, the Team plan covers everything and saves about $600 a year.
+
+The difference between leasing and buying comes down to cash flow. With a lease, you pay a fixed monthly amount and upgrade every three years; buying costs more up front but is cheaper over five years or more. I'm happy to prepare both options so you can compare them side by side.
+
+Our spring catalog is out! This season's highlights include a lighter office chair, a standing desk with memory presets, and a new range of recycled storage boxes. Orders placed before Sunday ship free.
+
+Thanks for the call today, Priya. To recap: you'll pilot the software with eight users for sixty days, we'll provide weekly check-ins, and if the pilot meets the goals we agreed on, you'll move to an annual contract at the pilot price.
 `,
   // technical support
   `Let's try a few steps to get your device working again. First, unplug the router and the modem, wait thirty seconds, and plug the modem back in. When its lights are steady, plug in the router. This resets the connection and fixes most Wi-Fi problems.
@@ -134,5 +172,26 @@ When the webhook isn't firing, check three things: the endpoint URL is reachable
 Your disk is almost full, which is why the backup failed. Delete old snapshots or move them to external storage, then run the backup again. The scheduler will retry tonight at 2 a.m. automatically.
 
 Please try the steps again and tell me exactly where it stops, including any error code. A screenshot would help a lot. Once I know which step fails, I can tell you what to do next.
+
+User: The app keeps logging me out every few minutes.
+Agent: That usually happens when the clock on your device is wrong, because the sign-in token looks expired. Please open your device settings and turn on "Set time automatically", then sign in again.
+User: That fixed it, thanks!
+Agent: Great to hear. If it happens again, let me know and I'll look at the session logs.
+
+To check whether the problem is on our side, open the status page. If all systems show as operational, try another network, such as your phone's hotspot. If the app works there, the issue is likely with your local network or firewall.
+
+Error code E-1042 means the file you tried to upload is larger than the limit for your plan. The limit is 250 MB per file on the Standard plan and 5 GB on the Business plan. You can compress the file, split it into smaller parts, or upgrade your plan.
+
+Before we continue, please make a backup of your data. Then go to Settings, About, and tap "Reset network settings". This clears saved Wi-Fi passwords and VPN profiles, but it doesn't delete any photos, messages or apps.
+
+Our command-line tool prints more detail when you add the --verbose flag. Please run the failing command again with that flag, copy the last twenty lines of output, and paste them into your reply. Remove any passwords or API keys before sharing.
+
+If the screen flickers after connecting a second monitor, try a different cable first; many cheap cables don't support high refresh rates. Then lower the refresh rate to 60 Hz in the display settings and see whether the flicker stops.
+
+When you see "Permission denied" while saving, the folder is probably read-only or owned by another user. Right-click the folder, open Properties, and check the Security tab. On macOS or Linux, run "ls -l" to see the owner and permissions, and ask your administrator to grant write access if needed.
+
+The mobile app supports the last two major versions of iOS and Android. If your phone runs an older version, the app store will offer the last compatible release, but new features and security fixes won't reach it.
+
+After changing DNS records, allow up to 48 hours for the change to spread, although it usually takes less than an hour. You can check progress with an online lookup tool or by running "nslookup" followed by your domain name.
 `,
 ].join("\n");
