@@ -21,6 +21,8 @@ export type BuildPackageOptions = {
   /** Also write the DoRA graph variant (same weights file). */
   dora?: boolean;
   blockSize?: number;
+  /** false: a graph without LoRA inputs (benchmarks and bit-identity checks only). */
+  lora?: boolean;
 };
 
 const SCHEMES: Record<WeightFormat, string> = {
@@ -46,7 +48,7 @@ export function parameterCount(weights: HfWeights): number {
  * @example const { files, manifest } = assembleModelPackage({ name: "demo", arch, weights, format: "int8", source: { kind: "random", seed: 1 }, ... })
  */
 export function assembleModelPackage(o: BuildPackageOptions): { files: Record<string, Uint8Array>; manifest: ModelManifest } {
-  const graphOpts = { format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}) };
+  const graphOpts = { format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.lora === false ? { lora: false } : {}) };
   const plain = buildLlamaGraph(o.arch, o.weights, graphOpts).serialize({ weightsPath: "model.weights", docString: `lora-edge ${o.name}` });
   const files: Record<string, Uint8Array | string> = {
     "model.onnx": plain.model,

@@ -1,0 +1,143 @@
+/**
+ * Engine benchmark (issue 2): for one architecture, in onnxruntime-web's WASM backend on one thread
+ * (as in a Worker), per weight format: prefill and decode tokens/s, weight bytes, resident memory;
+ * and decode with a rank-16 adapter on all seven projections against rank 0 and against the graph
+ * with no LoRA side paths at all.
+ *
+ * Each format runs in its own child process so resident memory is that format's alone.
+ * `npx tsx bench/engine.ts [--preset demo] [--json]`
+ */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { assembleModelPackage } from "../src/build/package.ts";
+import { randomLlamaWeights } from "../src/build/random-weights.ts";
+import { buildTokenizer } from "../src/build/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
+import { Engine } from "../src/runtime/engine.ts";
+import { loadModelPackage } from "../src/runtime/model-package.ts";
+import { LORA_GROUPS, groupLayout, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
+import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
+import { seededNormal } from "../src/runtime/random.ts";
+import { PRESETS } from "../src/build/presets.ts";
+
+export type EngineFigures = {
+  format: string;
+  weight_bytes: number;
+  resident_bytes: number;
+  session_ms: number;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  decode_ms_rank0: number;
+  decode_ms_rank16: number;
+  decode_ms_no_lora_graph: number;
+};
+
+const PROMPT = 64;
+const STEPS = 24;
+
+function median(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** A random rank-`r` adapter on all seven projections, as prepared feeds (q|k|v and gate|up block-diagonal). */
+export function randomFeeds(arch: Architecture, r: number, seed = 5): LoraFeeds {
+  const normal = seededNormal(seed);
+  const layers: LoraFeeds["layers"] = [];
+  for (let l = 0; l < arch.num_hidden_layers; l++) {
+    const layer: LoraFeeds["layers"][number] = {};
+    for (const g of LORA_GROUPS) {
+      const { in: K, out: N } = groupLayout(arch, g.name);
+      const rank = r * g.projections.length;
+      layer[g.name] = { rank, A: Float32Array.from({ length: K * rank }, () => 0.02 * normal()), B: Float32Array.from({ length: rank * N }, () => 0.02 * normal()) };
+    }
+    layers.push(layer);
+  }
+  return { layers, dora: false };
+}
+
+async function timeDecode(engine: Engine, lora: LoraFeeds | undefined, prompt: number[]) {
+  const loraTensors = engine.loraTensors(lora);
+  const t0 = performance.now();
+  let { present } = await engine.forward(prompt, { loraTensors });
+  const prefillMs = performance.now() - t0;
+  const steps: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    const t = performance.now();
+    ({ present } = await engine.forward([(i * 7) % 200], { past: present, loraTensors }));
+    steps.push(performance.now() - t);
+  }
+  return { prefillMs, stepMs: median(steps.slice(2)) };
+}
+
+async function packageFor(arch: Architecture, format: WeightFormat, lora: boolean) {
+  const tok = buildTokenizer({ corpus: DEFAULT_CORPUS, vocabSize: arch.vocab_size });
+  const { files } = assembleModelPackage({
+    name: "bench", arch, weights: randomLlamaWeights(arch, 1), format, source: { kind: "random", seed: 1 },
+    tokenizerJson: tok.tokenizerJson, tokenizerConfig: tok.tokenizerConfig, generationConfig: {}, ...(lora ? {} : { lora: false }),
+  });
+  return loadModelPackage(async (p) => files[p]!, { verify: false });
+}
+
+/** Runs inside the child: one format, fresh process. */
+async function child(arch: Architecture, format: WeightFormat): Promise<EngineFigures> {
+  const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 13) % (arch.vocab_size - 10));
+  const noLora = await Engine.create(await packageFor(arch, format, false));
+  const bare = await timeDecode(noLora, undefined, prompt);
+  const pkg = await packageFor(arch, format, true);
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const engine = await Engine.create(pkg);
+  const sessionMs = performance.now() - t0;
+  const r0 = await timeDecode(engine, undefined, prompt);
+  const r16 = await timeDecode(engine, randomFeeds(arch, 16), prompt);
+  // repeat rank 0 after rank 16 so warm-up does not favour either
+  const r0b = await timeDecode(engine, undefined, prompt);
+  return {
+    format,
+    weight_bytes: pkg.weights.byteLength,
+    resident_bytes: process.memoryUsage().rss - rss0,
+    session_ms: sessionMs,
+    prefill_tokens_per_s: PROMPT / (Math.min(r0.prefillMs, r0b.prefillMs) / 1000),
+    decode_tokens_per_s: 1000 / Math.min(r0.stepMs, r0b.stepMs),
+    decode_ms_rank0: Math.min(r0.stepMs, r0b.stepMs),
+    decode_ms_rank16: r16.stepMs,
+    decode_ms_no_lora_graph: bare.stepMs,
+  };
+}
+
+/** All formats, side by side, each in a fresh process. */
+export function benchEngine(preset = "demo", formats: WeightFormat[] = ["fp32", "int8", "int4"]) {
+  const self = fileURLToPath(import.meta.url);
+  const rows = formats.map((format) => {
+    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", self, "--child", format, "--preset", preset], { encoding: "utf8", maxBuffer: 1 << 24 });
+    return JSON.parse(out.trim().split("\n").pop()!) as EngineFigures;
+  });
+  const fp32 = rows.find((r) => r.format === "fp32");
+  const int8 = rows.find((r) => r.format === "int8");
+  return {
+    preset,
+    architecture: PRESETS[preset],
+    rows,
+    ratios: fp32 && int8 ? {
+      int8_decode_speed_vs_fp32: int8.decode_tokens_per_s / fp32.decode_tokens_per_s,
+      int8_weight_bytes_vs_fp32: int8.weight_bytes / fp32.weight_bytes,
+      int8_resident_vs_fp32: int8.resident_bytes / fp32.resident_bytes,
+      int8_rank16_overhead: int8.decode_ms_rank16 / int8.decode_ms_rank0 - 1,
+      int8_rank0_side_path_overhead: int8.decode_ms_rank0 / int8.decode_ms_no_lora_graph - 1,
+    } : {},
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { child: { type: "string" }, preset: { type: "string", default: "demo" }, json: { type: "boolean" }, formats: { type: "string" } }, allowPositionals: true });
+  const arch = { family: "llama", model_type: "llama", ...PRESETS[values.preset!]! } as Architecture;
+  if (values.child) {
+    console.log(JSON.stringify(await child(arch, values.child as WeightFormat)));
+  } else {
+    const result = benchEngine(values.preset, values.formats ? (values.formats.split(",") as WeightFormat[]) : undefined);
+    console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * `createApp(deps)`: the Hono app with every route wired to the parts it needs. The Worker entry
+ * (src/index.ts) passes real bindings; tests and a Node host can pass others.
+ *
+ * @example export default { fetch: createApp(deps).fetch }
+ */
+import { Hono } from "hono";
+import { LoraEdgeError } from "./errors.ts";
+import type { Engine } from "./runtime/engine.ts";
+import type { LoraFeeds } from "./runtime/lora-feeds.ts";
+import type { Limits } from "./pipeline/limits.ts";
+import type { ChatRequest } from "./routes/openai-schema.ts";
+import { chatRoutes } from "./routes/chat.ts";
+import { errorResponse } from "./routes/errors.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { modelRoutes } from "./routes/models.ts";
+
+/** What routing and adapter resolution decided for one request. */
+export type AdapterSelection = {
+  reason: "base" | "explicit" | "classifier" | "fallback";
+  domain?: string;
+  confidence?: number;
+  /** `name@version`, or a `+`-joined list for compositions */
+  adapterLabel?: string;
+  lora?: LoraFeeds;
+  loadMs: number;
+  /** Called when generation ends, so the adapter cache may evict what this request used. */
+  release?: () => void;
+};
+
+export type ModelCard = { id: string; object: "model"; created: number; owned_by: string; parent: string | null; root: string };
+
+export type AppDeps = {
+  /** The engine, created once per isolate on first use. */
+  engine(): Promise<Engine>;
+  limits: Limits;
+  /** Route a chat request to adapters (or none). */
+  selectAdapters(req: ChatRequest, messages: { role: string; content: string }[], engine: Engine): Promise<AdapterSelection>;
+  /** Adapters to list in `/v1/models` besides the base. */
+  listAdapterModels(): Promise<ModelCard[]>;
+};
+
+export type AppEnv = { Variables: { deps: AppDeps } };
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    await next();
+  });
+  app.route("/", healthRoutes);
+  app.route("/", modelRoutes);
+  app.route("/", chatRoutes);
+  app.notFound(() => {
+    throw new LoraEdgeError(404, "not_found", "no such route");
+  });
+  app.onError(errorResponse);
+  return app;
+}
+
+/** Selection for deployments without adapters: `base` (or the base's name) and `auto` run the base model. */
+export async function baseOnlySelection(req: ChatRequest, _messages: unknown, engine: Engine): Promise<AdapterSelection> {
+  if (req.adapters?.length || !(req.model === "base" || req.model === "auto" || req.model === engine.manifest.name)) {
+    throw new LoraEdgeError(404, "model_not_found", `The model \`${req.model}\` does not exist`, { param: "model" });
+  }
+  return { reason: req.model === "auto" ? "fallback" : "base", loadMs: 0 };
+}

@@ -1,0 +1,88 @@
+/**
+ * One chat request through lora-edge, in the order data flows: validate limits → route (which
+ * adapter) → resolve the adapter → tokenize → generate. The HTTP layer only shapes the result.
+ */
+import type { AppDeps } from "../app.ts";
+import { LoraEdgeError } from "../errors.ts";
+import type { GenerationEvent } from "../runtime/engine.ts";
+import type { SamplingConfig } from "../runtime/sampling.ts";
+import { messageText, type ChatRequest } from "../routes/openai-schema.ts";
+
+export type PreparedChat = {
+  /** What `model` the response reports. */
+  modelLabel: string;
+  fingerprint: string;
+  events: AsyncIterable<GenerationEvent>;
+  headers(): Record<string, string>;
+  serverTiming(done?: Extract<GenerationEvent, { type: "done" }>): string;
+};
+
+/** Names that mean "the base model, no adapter". */
+export function isBaseModelName(model: string, baseName: string): boolean {
+  return model === "base" || model === baseName;
+}
+
+export async function prepareChat(deps: AppDeps, req: ChatRequest): Promise<PreparedChat> {
+  const { limits } = deps;
+  if (req.messages.length > limits.MAX_MESSAGES) {
+    throw new LoraEdgeError(400, "too_many_messages", `at most ${limits.MAX_MESSAGES} messages per request`, { param: "messages" });
+  }
+  const messages = req.messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: messageText(m) }));
+  const chars = messages.reduce((n, m) => n + m.content.length, 0);
+  if (chars > limits.MAX_INPUT_CHARS) {
+    throw new LoraEdgeError(400, "input_too_long", `messages hold ${chars} characters; the limit is ${limits.MAX_INPUT_CHARS}`, { param: "messages" });
+  }
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens ?? limits.MAX_TOKENS_DEFAULT;
+  if (maxTokens > limits.MAX_TOKENS_LIMIT) {
+    throw new LoraEdgeError(400, "invalid_value", `max_tokens must be at most ${limits.MAX_TOKENS_LIMIT}`, { param: "max_tokens" });
+  }
+
+  const engine = await deps.engine();
+  const baseName = engine.manifest.name;
+
+  // route: which adapter(s), if any
+  const t0 = performance.now();
+  const selection = await deps.selectAdapters(req, messages, engine);
+  const routeMs = performance.now() - t0;
+
+  // tokenize with the package's chat template; refuse prompts the context cannot hold
+  const { ids } = engine.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+  if (ids.length >= engine.contextLength) {
+    throw new LoraEdgeError(400, "context_length_exceeded", `This model's maximum context length is ${engine.contextLength} tokens; the messages use ${ids.length}.`, { param: "messages" });
+  }
+
+  const sampling: SamplingConfig = {
+    temperature: req.temperature ?? 1,
+    topK: req.top_k ?? 0,
+    topP: req.top_p ?? 1,
+    seed: req.seed ?? Math.floor(Math.random() * 2 ** 31),
+  };
+  const stop = req.stop == null ? [] : typeof req.stop === "string" ? [req.stop] : req.stop;
+  const events = engine.generate({ promptIds: ids, maxTokens, sampling, stopStrings: stop, ...(selection.lora ? { lora: selection.lora } : {}) });
+  const release = selection.release;
+  const guarded = (async function* () {
+    try {
+      yield* events;
+    } finally {
+      release?.();
+    }
+  })();
+
+  return {
+    modelLabel: selection.adapterLabel ?? (isBaseModelName(req.model, baseName) ? baseName : req.model),
+    fingerprint: `lora-edge-${engine.modelHash.slice(0, 12)}`,
+    events: guarded,
+    headers: () => ({
+      "x-lora-domain": selection.domain ?? "none",
+      "x-lora-adapter": selection.adapterLabel ?? "none",
+      "x-router-confidence": selection.confidence === undefined ? "n/a" : selection.confidence.toFixed(4),
+      "x-lora-route-reason": selection.reason,
+    }),
+    serverTiming: (done) =>
+      [
+        `route;dur=${routeMs.toFixed(2)}`,
+        `adapter-load;dur=${selection.loadMs.toFixed(2)}`,
+        ...(done ? [`prefill;dur=${done.prefillMs.toFixed(2)}`, `decode;dur=${done.decodeMs.toFixed(2)}`] : []),
+      ].join(", "),
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * Request limits, read from the Worker's vars (wrangler.toml) with safe defaults.
+ */
+import { z } from "zod";
+
+const num = (fallback: number) => z.coerce.number().int().positive().catch(fallback);
+
+export const limitsSchema = z.object({
+  MAX_MESSAGES: num(64),
+  MAX_INPUT_CHARS: num(32_000),
+  MAX_TOKENS_DEFAULT: num(128),
+  MAX_TOKENS_LIMIT: num(512),
+  MAX_UPLOAD_BYTES: num(64 * 1024 * 1024),
+  MAX_ADAPTER_RANK: num(64),
+  ADAPTER_CACHE_BYTES: num(48 * 1024 * 1024),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+/** @example readLimits(env) // { MAX_MESSAGES: 64, ... } */
+export function readLimits(vars: Record<string, unknown>): Limits {
+  return limitsSchema.parse(vars);
+}

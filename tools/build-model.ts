@@ -1,0 +1,123 @@
+/**
+ * `npm run build-model` — write a lora-edge model package from a Hugging Face checkpoint directory
+ * or from seeded random weights (with a tokenizer the builder trains itself).
+ */
+import { parseArgs } from "node:util";
+import { readHfCheckpoint } from "../src/build/hf-checkpoint.ts";
+import { assembleModelPackage, sha256Hex, writeModelPackage } from "../src/build/package.ts";
+import { randomLlamaWeights } from "../src/build/random-weights.ts";
+import { buildTokenizer } from "../src/build/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
+import { WEIGHT_FORMATS, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
+import { PRESETS } from "../src/build/presets.ts";
+
+const HELP = `Usage: npm run build-model -- (--from-hf <dir> | --random) --out <dir> [options]
+
+Writes a model package: manifest.json, model.onnx (+ model.dora.onnx with --dora), model.weights,
+tokenizer.json, tokenizer_config.json, generation_config.json.
+
+Sources
+  --from-hf <dir>       Hugging Face checkpoint (config.json, model.safetensors or sharded index,
+                        tokenizer files): LlamaForCausalLM, Qwen2ForCausalLM, SmolLM-style; F32/F16/BF16
+  --random              seeded random weights and a byte-level BPE tokenizer trained on the built-in corpus
+    --preset <name>     demo (the embedded default) or tiny; dims below override it
+    --seed <n>          default 1
+    --hidden <n> --intermediate <n> --layers <n> --heads <n> --kv-heads <n> --vocab <n>
+    --context <n> --rope-theta <x> --tied --bias
+
+Options
+  --out <dir>           output directory (required)
+  --name <name>         package name (default: the directory's name)
+  --format <f>          ${WEIGHT_FORMATS.join(" | ")} (default int8: see README "Weight formats")
+  --block-size <n>      int4 block size (default 32)
+  --max-rank <n>        largest LoRA rank per projection adapters may use (default 64)
+  --dora                also write the DoRA graph variant
+  -h, --help            this help
+`;
+
+function fail(message: string): never {
+  console.error(`build-model: ${message}`);
+  process.exit(1);
+}
+
+function main() {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        "from-hf": { type: "string" }, random: { type: "boolean" }, preset: { type: "string", default: "demo" },
+        seed: { type: "string", default: "1" }, hidden: { type: "string" }, intermediate: { type: "string" },
+        layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
+        context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
+        out: { type: "string" }, name: { type: "string" }, format: { type: "string", default: "int8" },
+        "block-size": { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (args.help) return void process.stdout.write(HELP);
+  if (!args.out) fail("--out <dir> is required (see --help)");
+  if (!!args["from-hf"] === !!args.random) fail("give exactly one of --from-hf <dir> or --random");
+  const format = args.format as WeightFormat;
+  if (!WEIGHT_FORMATS.includes(format)) fail(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
+  const int = (v: string | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) fail(`${flag} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  const name = args.name ?? args.out.split("/").filter(Boolean).pop()!;
+  const started = performance.now();
+  let input;
+  if (args["from-hf"]) {
+    process.stderr.write(`reading ${args["from-hf"]} …\n`);
+    let ckpt;
+    try {
+      ckpt = readHfCheckpoint(args["from-hf"]);
+    } catch (e) {
+      fail(`${args["from-hf"]}: ${(e as Error).message}`);
+    }
+    const weightsHash = sha256Hex(new Uint8Array(Buffer.concat([...ckpt.weights.values()].map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength)))));
+    input = {
+      arch: ckpt.arch, weights: ckpt.weights, tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
+      source: { kind: "huggingface" as const, architectures: ckpt.architectures, dtype: ckpt.dtype, weights_sha256: weightsHash },
+    };
+  } else {
+    const preset = PRESETS[args.preset];
+    if (!preset) fail(`unknown --preset "${args.preset}" (${Object.keys(PRESETS).join(", ")})`);
+    const heads = int(args.heads, "--heads") ?? preset.num_attention_heads;
+    const hidden = int(args.hidden, "--hidden") ?? preset.hidden_size;
+    const arch: Architecture = {
+      family: "llama", model_type: args.bias ? "qwen2" : "llama", ...preset,
+      vocab_size: int(args.vocab, "--vocab") ?? preset.vocab_size, hidden_size: hidden,
+      intermediate_size: int(args.intermediate, "--intermediate") ?? preset.intermediate_size,
+      num_hidden_layers: int(args.layers, "--layers") ?? preset.num_hidden_layers, num_attention_heads: heads,
+      num_key_value_heads: int(args["kv-heads"], "--kv-heads") ?? preset.num_key_value_heads,
+      head_dim: args.hidden || args.heads ? hidden / heads : preset.head_dim,
+      max_position_embeddings: int(args.context, "--context") ?? preset.max_position_embeddings,
+      rope_theta: args["rope-theta"] ? Number(args["rope-theta"]) : preset.rope_theta,
+      tie_word_embeddings: args.tied ?? preset.tie_word_embeddings, attention_bias: args.bias ?? preset.attention_bias,
+    };
+    const seed = int(args.seed, "--seed") ?? 1;
+    process.stderr.write(`training a ${arch.vocab_size}-token BPE tokenizer …\n`);
+    const tok = buildTokenizer({ corpus: DEFAULT_CORPUS, vocabSize: arch.vocab_size, modelMaxLength: arch.max_position_embeddings });
+    process.stderr.write(`drawing random weights (seed ${seed}) …\n`);
+    input = {
+      arch, weights: randomLlamaWeights(arch, seed), tokenizerJson: tok.tokenizerJson, tokenizerConfig: tok.tokenizerConfig,
+      generationConfig: { eos_token_id: tok.specialTokens.eos, pad_token_id: tok.specialTokens.pad },
+      source: { kind: "random" as const, seed },
+    };
+  }
+  process.stderr.write(`building the ${format} graph …\n`);
+  const blockSize = int(args["block-size"], "--block-size");
+  const maxRank = int(args["max-rank"], "--max-rank");
+  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(args.dora ? { dora: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
+  writeModelPackage(args.out, files);
+  const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
+  console.log(
+    JSON.stringify({ out: args.out, name, format, parameters: manifest.parameters, bytes, weights_bytes: manifest.files.weights.bytes, seconds: +((performance.now() - started) / 1000).toFixed(1) }),
+  );
+}
+
+main();
