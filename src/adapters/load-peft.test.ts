@@ -167,8 +167,13 @@ describe("loadPeftAdapter refuses what lora-edge cannot serve", () => {
     expectRefusal(() => load({ config: { ...peftConfig({}), target_modules: "q_proj(", layers_to_transform: null }, weights: w }), "invalid_adapter_config", /not a regex/);
     expectRefusal(() => load(adapterFiles({ target_modules: ".*q_proj", layers_to_transform: [0], targets: ["q_proj"] })), "invalid_adapter_config", /layers_to_transform and layers_pattern cannot be used when target_modules is a regex/);
   });
-  it("configs that change the base (layer_replication)", () => {
-    expectRefusal(() => load({ ...adapterFiles({ targets: ["q_proj"] }), config: { ...peftConfig({}), layer_replication: [[0, 2]] } }), "unsupported_config", /layer_replication is set/);
+  it("configs that change the base or the forward (layer_replication, aLoRA, QALoRA, PiSSA init)", () => {
+    const f = adapterFiles({ targets: ["q_proj"] });
+    expectRefusal(() => load({ ...f, config: { ...peftConfig({ target_modules: ["q_proj"] }), layer_replication: [[0, 2]] } }), "unsupported_config", /layer_replication is set \(\[\[0,2\]\]\)/);
+    expectRefusal(() => load({ ...f, config: { ...peftConfig({ target_modules: ["q_proj"] }), alora_invocation_tokens: [5, 6] } }), "unsupported_config", /alora_invocation_tokens is set/);
+    expectRefusal(() => load({ ...f, config: { ...peftConfig({ target_modules: ["q_proj"] }), use_qalora: true } }), "unsupported_config", /use_qalora is set/);
+    expectRefusal(() => load({ ...f, config: { ...peftConfig({ target_modules: ["q_proj"] }), init_lora_weights: "pissa_niter_4" } }), "unsupported_config", /init_lora_weights is "pissa_niter_4": this initialization rewrites the base weights/);
+    expect(load({ ...f, config: { ...peftConfig({ target_modules: ["q_proj"] }), use_qalora: false, alora_invocation_tokens: null, init_lora_weights: "gaussian" } }).layers[0]!.q_proj!.rank).toBe(8);
   });
   it("keys that match no targeted module, or are not LoRA tensors", () => {
     expectRefusal(() => load(adapterFiles({ targets: ["q_proj"] }, (t) => t.set(peftKey(0, "k_proj", "lora_A"), { dims: [8, 32], data: new Float32Array(256) }))),

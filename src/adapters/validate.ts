@@ -9,7 +9,7 @@
  * | 400    | `unsupported_peft_type`       | `peft_type` is not "LORA"                                             | `adapter_config.json`      |
  * | 400    | `unsupported_bias`            | `bias` ≠ "none", `lora_bias`, or bias tensors in the file             | config or safetensors      |
  * | 400    | `unsupported_modules_to_save` | `modules_to_save` set (or its tensors in the file)                    | config or safetensors      |
- * | 400    | `unsupported_config`          | `layer_replication`, `trainable_token_indices`, `target_parameters`   | `adapter_config.json`      |
+ * | 400    | `unsupported_config`          | options that change the base or the forward (`layer_replication`, aLoRA, QALoRA, PiSSA/OLoRA/LoftQ init, …) | `adapter_config.json` |
  * | 400    | `unsupported_target`          | embedding / lm_head / non-linear module, or a projection the graph lacks | config or safetensors   |
  * | 400    | `unknown_module`              | a target or key names a module the base model does not have           | config or safetensors      |
  * | 400    | `missing_lora_weight`         | a targeted module lacks `lora_A`, `lora_B` or (DoRA) its magnitude     | `adapter_model.safetensors` |
@@ -42,6 +42,20 @@ export function refusal(code: string, message: string, param: string = CONFIG_PA
 }
 
 /**
+ * PEFT options that change the forward pass or the base model (PEFT 0.13–0.21); any of them set
+ * means the adapter is not `W + s·B·A` (or DoRA) on the unchanged base.
+ */
+const FORWARD_CHANGING_FIELDS = [
+  "layer_replication", // duplicates base layers
+  "trainable_token_indices", // trains embedding rows
+  "target_parameters", // LoRA on raw parameters (MoE experts)
+  "alora_invocation_tokens", // activated LoRA: applies only after the invocation tokens
+  "use_qalora", // pools the input before A
+  "use_bdlora", // block-diagonal LoRA variant
+  "arrow_config", // routes among several adapters per token
+] as const;
+
+/**
  * Refuse config features lora-edge cannot serve (checked before the weights are read).
  *
  * @example assertServableConfig(parsePeftConfig({ peft_type: "LORA", r: 8, lora_alpha: 8, target_modules: ["q_proj"], bias: "all" })) // throws unsupported_bias
@@ -53,11 +67,14 @@ export function assertServableConfig(config: PeftConfig): void {
   if (config.modules_to_save != null && config.modules_to_save.length > 0) {
     throw refusal("unsupported_modules_to_save", `modules_to_save is ${JSON.stringify(config.modules_to_save)}; lora-edge serves only low-rank deltas, not fully trained modules`);
   }
-  for (const field of ["layer_replication", "trainable_token_indices", "target_parameters"] as const) {
-    const v = config[field];
-    if (v != null && !(Array.isArray(v) && v.length === 0) && !(typeof v === "object" && Object.keys(v).length === 0)) {
-      throw refusal("unsupported_config", `${field} is set; lora-edge cannot serve adapters that use it`);
-    }
+  for (const field of FORWARD_CHANGING_FIELDS) {
+    const v = (config as Record<string, unknown>)[field];
+    const set = v != null && v !== false && !(Array.isArray(v) && v.length === 0) && !(typeof v === "object" && Object.keys(v).length === 0);
+    if (set) throw refusal("unsupported_config", `${field} is set (${JSON.stringify(v)}); lora-edge serves plain LoRA/DoRA deltas and cannot serve adapters that use it`);
+  }
+  const init = config["init_lora_weights"];
+  if (typeof init === "string" && /^(pissa|olora|corda|loftq|lora_ga)/.test(init)) {
+    throw refusal("unsupported_config", `init_lora_weights is ${JSON.stringify(init)}: this initialization rewrites the base weights, so the adapter only fits that modified base (save it with PEFT's path_initial_model_for_weight_conversion to get a plain LoRA)`);
   }
   const layersSet = config.layers_to_transform != null && !(Array.isArray(config.layers_to_transform) && config.layers_to_transform.length === 0);
   if (typeof config.target_modules === "string" && (layersSet || (config.layers_pattern != null && config.layers_pattern.length > 0))) {
