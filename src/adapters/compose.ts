@@ -15,7 +15,7 @@
 import { LoraEdgeError } from "../errors.ts";
 import { NO_LORA, type GroupFeed, type LoraFeeds } from "../runtime/lora-feeds.ts";
 import { groupLayout, LORA_GROUPS, type Architecture, type LoraGroupName } from "../runtime/manifest.ts";
-import { dimsOf, type PreparedAdapter } from "./prepare.ts";
+import { dimsOf, type PreparedAdapter, type PreparedDims } from "./prepare.ts";
 
 /** One entry of a request's adapter list. */
 export type WeightedAdapter = { adapter: PreparedAdapter; weight: number };
@@ -33,13 +33,13 @@ export type ComposeOptions = {
  * composeAdapters(arch, [{ adapter: legal, weight: 0.7 }, { adapter: medical, weight: 0.3 }], { maxRank: manifest.lora.max_rank })
  */
 export function composeAdapters(arch: Architecture, adapters: readonly WeightedAdapter[], options: ComposeOptions = {}): LoraFeeds {
-  const want = JSON.stringify(dimsOf(arch));
+  const want = dimsOf(arch);
   for (const [i, { adapter, weight }] of adapters.entries()) {
     if (typeof weight !== "number" || !Number.isFinite(weight)) {
       throw new LoraEdgeError(400, "invalid_adapter_weight", `adapters[${i}].weight is ${weight}; weights must be finite numbers`, { param: "adapters" });
     }
-    if (JSON.stringify(adapter.dims) !== want) {
-      throw new LoraEdgeError(409, "adapter_base_mismatch", `adapters[${i}] was prepared for dims ${JSON.stringify(adapter.dims)}, the base has ${want}`, { param: "adapters" });
+    if ((Object.keys(want) as (keyof PreparedDims)[]).some((k) => adapter.dims[k] !== want[k])) {
+      throw new LoraEdgeError(409, "adapter_base_mismatch", `adapters[${i}] was prepared for dims ${JSON.stringify(adapter.dims)}, the base has ${JSON.stringify(want)}`, { param: "adapters" });
     }
   }
   const active = adapters.filter((a) => a.weight !== 0);

@@ -21,6 +21,7 @@
  * | 400    | `dora_unsupported`            | DoRA without base weights to compute its scale                        | `adapter_config.json`      |
  * | 400    | `dora_composition_unsupported`| a DoRA adapter composed with others or with weight ≠ 1 (compose.ts)   | `adapters`                 |
  * | 400    | `invalid_adapter_weight`      | a composition weight that is not a finite number (compose.ts)         | `adapters`                 |
+ * | 500    | `invalid_base_weight`         | the runtime's dequantized base weight has the wrong size (prepare.ts) | —                          |
  * | 409    | `adapter_base_mismatch`       | a prepared adapter was made for another architecture                  | `adapters`                 |
  * | 500    | `invalid_prepared_adapter`    | a stored prepared adapter is corrupt (prepare.ts)                     | `prepared`                 |
  */
@@ -115,7 +116,10 @@ export function resolveTargets(config: PeftConfig, arch: Architecture, graphTarg
     }
     out.set(m.name, { name: m.name, layer: m.layer, projection: m.projection, ...moduleScaling(config, m.name) });
   }
-  if (out.size === 0) throw refusal("unknown_module", `target_modules ${JSON.stringify(config.target_modules)} selects no module of the base model`);
+  if (out.size === 0) {
+    const layers = config.layers_to_transform != null ? ` with layers_to_transform ${JSON.stringify(config.layers_to_transform)}` : "";
+    throw refusal("unknown_module", `target_modules ${JSON.stringify(config.target_modules)}${layers} selects no module of the base model (${arch.num_hidden_layers} layers)`);
+  }
   return out;
 }
 
