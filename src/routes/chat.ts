@@ -63,16 +63,21 @@ function sseStream(chat: PreparedChat, id: string, created: number, includeUsage
     },
     async pull(ctl) {
       try {
-        const { value: ev, done } = await events.next();
-        if (done) return;
-        if (ev.type !== "done") {
-          if (ev.text) send(ctl, { ...base, choices: [{ index: 0, delta: { content: ev.text }, logprobs: null, finish_reason: null }] });
+        // keep reading until something is enqueued: a pull that enqueues nothing is not called again
+        for (;;) {
+          const { value: ev, done } = await events.next();
+          if (done) return;
+          if (ev.type !== "done") {
+            if (!ev.text) continue;
+            send(ctl, { ...base, choices: [{ index: 0, delta: { content: ev.text }, logprobs: null, finish_reason: null }] });
+            return;
+          }
+          send(ctl, { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: ev.finishReason }] });
+          if (includeUsage) send(ctl, { ...base, choices: [], usage: usage(ev) });
+          ctl.enqueue(encoder.encode("data: [DONE]\n\n"));
+          ctl.close();
           return;
         }
-        send(ctl, { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: ev.finishReason }] });
-        if (includeUsage) send(ctl, { ...base, choices: [], usage: usage(ev) });
-        ctl.enqueue(encoder.encode("data: [DONE]\n\n"));
-        ctl.close();
       } catch (err) {
         // headers are gone; report in-band as OpenAI does, then end the stream
         const e = err instanceof LoraEdgeError ? err : new LoraEdgeError(500, "internal_error", "generation failed");

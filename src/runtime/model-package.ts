@@ -7,7 +7,7 @@ import { parseManifest, type ModelManifest } from "./manifest.ts";
 
 export type ModelPackage = {
   manifest: ModelManifest;
-  /** sha256 of manifest.json's bytes: the model's identity, recorded by adapters checked against it */
+  /** sha256 of the manifest as compact JSON: the model's identity, recorded by adapters checked against it */
   hash: string;
   graph: Uint8Array;
   doraGraph?: Uint8Array;
@@ -50,7 +50,8 @@ export async function loadModelPackage(read: (path: string) => Promise<Uint8Arra
   const json = (path: string) => JSON.parse(decoder.decode(bytes.get(path)!)) as unknown;
   return {
     manifest,
-    hash: await sha256Hex(manifestBytes),
+    // compact JSON, so the identity does not depend on how the file was formatted or bundled
+    hash: await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(decoder.decode(manifestBytes))))),
     graph: bytes.get(f.graph.path)!,
     ...(f.dora_graph ? { doraGraph: bytes.get(f.dora_graph.path)! } : {}),
     weights: bytes.get(f.weights.path)!,

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { argmax, createSampler } from "./sampling.ts";
+import { seededNormal } from "./random.ts";
+
+const logits = (() => {
+  const n = seededNormal(1);
+  return Float32Array.from({ length: 200 }, () => 3 * n());
+})();
+const ranked = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!);
+
+describe("sampling", () => {
+  it("temperature 0 is argmax, first index on ties", () => {
+    expect(createSampler({ temperature: 0, topK: 0, topP: 1, seed: 1 })(logits)).toBe(ranked[0]);
+    expect(argmax([1, 5, 5, 2])).toBe(1);
+  });
+
+  it("the same seed gives the same draws; another seed differs", () => {
+    const draw = (seed: number) => {
+      const s = createSampler({ temperature: 1, topK: 0, topP: 1, seed });
+      return Array.from({ length: 50 }, () => s(logits));
+    };
+    expect(draw(4)).toEqual(draw(4));
+    expect(draw(5)).not.toEqual(draw(4));
+  });
+
+  it("top_k keeps only the k most likely tokens", () => {
+    const s = createSampler({ temperature: 5, topK: 3, topP: 1, seed: 2 });
+    const seen = new Set(Array.from({ length: 500 }, () => s(logits)));
+    expect([...seen].every((t) => ranked.slice(0, 3).includes(t))).toBe(true);
+    expect(seen.size).toBe(3);
+  });
+
+  it("top_p keeps the smallest set whose mass reaches p", () => {
+    const T = 2;
+    const p = ranked.map((i) => Math.exp(logits[i]! / T));
+    const Z = p.reduce((a, b) => a + b, 0);
+    let mass = 0;
+    let k = 0;
+    while (mass < 0.5) mass += p[k++]! / Z;
+    const s = createSampler({ temperature: T, topK: 0, topP: 0.5, seed: 3 });
+    const seen = new Set(Array.from({ length: 2000 }, () => s(logits)));
+    expect([...seen].every((t) => ranked.slice(0, k).includes(t))).toBe(true);
+  });
+
+  it("sampled frequencies follow the softmax at the temperature", () => {
+    const small = Float32Array.from([0, 1, 2]);
+    const s = createSampler({ temperature: 1, topK: 0, topP: 1, seed: 9 });
+    const counts = [0, 0, 0];
+    const N = 20_000;
+    for (let i = 0; i < N; i++) counts[s(small)]!++;
+    const z = 1 + Math.E + Math.E ** 2;
+    [1 / z, Math.E / z, Math.E ** 2 / z].forEach((p, i) => expect(Math.abs(counts[i]! / N - p)).toBeLessThan(0.015));
+  });
+});

@@ -1,0 +1,19 @@
+/** The embedded demo package, loaded from models/demo in Node (verified against its manifest). */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { Engine } from "../../src/runtime/engine.ts";
+import { loadModelPackage } from "../../src/runtime/model-package.ts";
+
+export const DEMO_DIR = fileURLToPath(new URL("../../models/demo/", import.meta.url));
+
+export async function demoPackage() {
+  return loadModelPackage(async (p) => new Uint8Array(await readFile(DEMO_DIR + p)));
+}
+
+let engine: Promise<Engine> | undefined;
+export function demoEngine(): Promise<Engine> {
+  engine ??= demoPackage().then((pkg) => Engine.create(pkg));
+  return engine;
+}
+
+export { SEEDED_REQUESTS } from "./seeded-requests.ts";
