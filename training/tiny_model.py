@@ -1,5 +1,8 @@
 """Tiny, seeded Llama-family models and their tokenizer, built locally with no downloads.
 
+    python training/tiny_model.py --out /tmp/tiny-llama                 # golden-sized Llama
+    python training/tiny_model.py --out /tmp/base --hidden 256 --layers 4 --intermediate 512
+
 Used by make_golden.py (parity fixtures), device_check.sh (GPU smoke training without network) and
 the tests. Everything here is deterministic: the same call gives the same bytes.
 """
@@ -122,3 +125,40 @@ def build_model(arch: str, vocab_size: int, seed: int, **dims: int) -> PreTraine
                 for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
                     proj.bias.normal_(0.0, 0.1)
     return model.eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    from hf_compat import save_model_safetensors, save_tokenizer
+
+    parser = argparse.ArgumentParser(description="Save a tiny seeded random model with the ChatML tokenizer.")
+    parser.add_argument("--out", required=True, help="output folder (a Hugging Face checkpoint)")
+    parser.add_argument("--arch", choices=["llama", "qwen2"], default="llama", help="default: %(default)s")
+    parser.add_argument("--hidden", type=int, default=64, help="hidden size, a multiple of 4 heads (default: %(default)s)")
+    parser.add_argument("--layers", type=int, default=2, help="decoder layers (default: %(default)s)")
+    parser.add_argument("--intermediate", type=int, default=128, help="MLP width (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    args = parser.parse_args(argv)
+    if args.hidden <= 0 or args.hidden % 8 or args.layers <= 0 or args.intermediate <= 0:
+        print("tiny_model: --hidden must be a positive multiple of 8, --layers and --intermediate positive", file=sys.stderr)
+        return 2
+    tokenizer = build_tokenizer()
+    model = build_model(args.arch, len(tokenizer), args.seed, hidden=args.hidden, layers=args.layers,
+                        intermediate=args.intermediate)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    save_model_safetensors(model, args.out)
+    save_tokenizer(tokenizer, args.out)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"tiny_model: saved {args.arch} ({params:,} parameters) to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.exit(main())
