@@ -5,6 +5,8 @@ import type { Architecture, Projection } from "../runtime/manifest.ts";
 import { peftConfig, randomHfWeights, randomPeftTensors, writeSafetensors } from "../../test/reference/hf-checkpoint.ts";
 import { composeAdapters } from "./compose.ts";
 import { loadPeftAdapter } from "./load-peft.ts";
+import { transpose } from "./matrix.ts";
+import { projectionModule } from "./modules.ts";
 import { prepareAdapter, type PreparedAdapter } from "./prepare.ts";
 
 const arch: Architecture = {
@@ -19,11 +21,8 @@ function prepared(r: number, targets: Projection[], seed: number, dora = false):
   const weights = writeSafetensors(Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: "F32" as const, dims: t.dims, data: Float32Array.from(t.data) }])));
   const peft = loadPeftAdapter({ config: peftConfig({ r, lora_alpha: 2 * r, target_modules: targets, use_dora: dora }), weights }, arch);
   return prepareAdapter(peft, arch, { baseWeight: (l, p) => {
-    const W = base.get(`model.layers.${l}.${p === "gate_proj" || p === "up_proj" || p === "down_proj" ? "mlp" : "self_attn"}.${p}.weight`)!;
-    const [out, n] = W.dims as [number, number];
-    const t = new Float32Array(n * out);
-    for (let o = 0; o < out; o++) for (let i = 0; i < n; i++) t[i * out + o] = W.data[o * n + i]!;
-    return t;
+    const W = base.get(`${projectionModule(l, p)}.weight`)!;
+    return transpose(Float32Array.from(W.data), W.dims[0]!, W.dims[1]!);
   } });
 }
 

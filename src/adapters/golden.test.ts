@@ -15,6 +15,7 @@ import { projectionPath, readHfCheckpoint, readSafetensors } from "../../test/re
 import { forwardLogits, relL2, type HfConfig, type HfWeights } from "../../test/reference/llama64.ts";
 import { composeAdapters } from "./compose.ts";
 import { loadPeftAdapter } from "./load-peft.ts";
+import { transpose } from "./matrix.ts";
 import { prepareAdapter } from "./prepare.ts";
 
 const GOLDEN = join(import.meta.dirname, "../../test/fixtures/golden");
@@ -77,10 +78,7 @@ describe.skipIf(models.length === 0)("PEFT-written golden adapters", () => {
           const peft = loadPeftAdapter(files, arch, { maxRank: 64 });
           const baseWeight = (l: number, p: Projection) => {
             const W = weights.get(`${projectionPath(l, p)}.weight`)!;
-            const [out, n] = W.dims as [number, number];
-            const t = new Float32Array(n * out);
-            for (let o = 0; o < out; o++) for (let i = 0; i < n; i++) t[i * out + o] = W.data[o * n + i]!;
-            return t;
+            return transpose(Float32Array.from(W.data), W.dims[0]!, W.dims[1]!); // [out, in] → [in, out]
           };
           const feeds = composeAdapters(arch, [{ adapter: prepareAdapter(peft, arch, { baseWeight }), weight: 1 }]);
           merged = mergeFeeds(arch, weights, feeds);

@@ -10,6 +10,7 @@
 import { projectionShape, type Architecture, type Projection } from "../runtime/manifest.ts";
 import { FLOAT_DTYPES, parseSafetensors, toFloat32, type Tensor } from "./safetensors.ts";
 import { parsePeftConfig, type PeftConfig } from "./peft-config.ts";
+import { transpose } from "./matrix.ts";
 import { baseModules } from "./modules.ts";
 import { assertFinite, assertRanks, assertServableConfig, assertShape, refusal, resolveTargets, WEIGHTS_PARAM, type TargetModule } from "./validate.ts";
 
@@ -155,11 +156,4 @@ function readMatrix(p: { key: string; tensor: Tensor }, [rows, cols]: [number, n
   const data = toFloat32(p.tensor);
   assertFinite(p.key, data);
   return transposed ? transpose(data, cols, rows) : data;
-}
-
-/** [rows, cols] → [cols, rows] */
-export function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j]!;
-  return out;
 }

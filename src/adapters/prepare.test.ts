@@ -15,6 +15,7 @@ import { doraWeight, loraDelta, loraScaling, mergeLoraDeltas, relL2, type HfConf
 import { createRng, randn } from "../../test/reference/random.ts";
 import { composeAdapters } from "./compose.ts";
 import { loadPeftAdapter } from "./load-peft.ts";
+import { transpose } from "./matrix.ts";
 import { deserializePreparedAdapter, prepareAdapter, projectionFactors, serializePreparedAdapter, type PreparedAdapter } from "./prepare.ts";
 
 const arch: Architecture = {
@@ -29,10 +30,7 @@ const root = mkdtempSync(join(tmpdir(), "lora-edge-adapters-"));
 /** The base weight in graph layout [in, out], as the runtime would supply it dequantized. */
 const baseWeight = (l: number, p: Projection): Float32Array => {
   const W = base.get(`${projectionPath(l, p)}.weight`)!;
-  const [out, n] = W.dims as [number, number];
-  const t = new Float32Array(n * out);
-  for (let o = 0; o < out; o++) for (let i = 0; i < n; i++) t[i * out + o] = W.data[o * n + i]!;
-  return t;
+  return transpose(Float32Array.from(W.data), W.dims[0]!, W.dims[1]!);
 };
 
 type Fixture = {
@@ -57,11 +55,8 @@ function prepareFixture(f: Fixture): { prepared: PreparedAdapter; dir: string } 
 }
 
 function transposeHf(t: HfTensor): HfTensor {
-  if (t.dims.length !== 2) return t;
   const [rows, cols] = t.dims as [number, number];
-  const data = new Float32Array(t.data.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[j * rows + i] = t.data[i * cols + j]!;
-  return { dims: [cols, rows], data };
+  return { dims: [cols, rows], data: transpose(Float32Array.from(t.data), rows, cols) };
 }
 
 /** float64 ΔW (Σ over weighted adapters) per base weight name, from the files as stored (after dtype rounding). */

@@ -11,6 +11,7 @@ import { LoraEdgeError } from "../errors.ts";
 import type { GroupFeed, LoraFeeds } from "../runtime/lora-feeds.ts";
 import { groupLayout, LORA_GROUPS, projectionShape, PROJECTIONS, type Architecture, type LoraGroupName, type Projection } from "../runtime/manifest.ts";
 import type { PeftAdapter } from "./load-peft.ts";
+import { transpose } from "./matrix.ts";
 import { parseSafetensors, serializeSafetensors, toFloat32, type TensorInput } from "./safetensors.ts";
 import { refusal } from "./validate.ts";
 
@@ -94,8 +95,8 @@ export function prepareAdapter(peft: PeftAdapter, arch: Architecture, options: P
       const m = peft.layers[l]?.[p];
       if (!m) continue;
       const { in: n, out } = projectionShape(arch, p);
-      const At = transposeScaled(m.A, m.rank, n, 1); // [r, in] → [in, r]
-      const sBt = transposeScaled(m.B, out, m.rank, m.scaling); // [out, r] → [r, out], × s
+      const At = transpose(m.A, m.rank, n); // [r, in] → [in, r]
+      const sBt = transpose(m.B, out, m.rank, m.scaling); // [out, r] → [r, out], × s
       const f: ProjectionFactors = { rank: m.rank, At, sBt };
       if (m.magnitude) {
         if (!options.baseWeight) {
@@ -113,13 +114,6 @@ export function prepareAdapter(peft: PeftAdapter, arch: Architecture, options: P
     factors.push(layer);
   }
   return assemble(factors, arch, peft.dora, options.baseId);
-}
-
-/** out[j, i] = s · x[i, j]: [rows, cols] → [cols, rows] with a scale folded in. */
-function transposeScaled(x: Float32Array, rows: number, cols: number, s: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = s * x[i * cols + j]!;
-  return out;
 }
 
 /**
