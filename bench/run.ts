@@ -1,0 +1,35 @@
+/**
+ * `npm run bench [-- --json] [-- --only engine,adapters,router]`: every performance figure the
+ * issues name, side by side with its baseline, in one run. Machine and date are recorded with them.
+ */
+import { cpus, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { benchEngine } from "./engine.ts";
+import { PRESETS } from "../src/build/presets.ts";
+import type { Architecture } from "../src/runtime/manifest.ts";
+
+const { values } = parseArgs({ options: { json: { type: "boolean" }, only: { type: "string" }, preset: { type: "string", default: "demo" } } });
+const only = values.only ? new Set(values.only.split(",")) : undefined;
+const want = (part: string) => !only || only.has(part);
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+const arch = { family: "llama", model_type: "llama", ...PRESETS[values.preset!]! } as Architecture;
+const result: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version },
+};
+if (want("engine")) {
+  log("engine: fp32 / int8 / int4, each in a fresh process …");
+  result.engine = benchEngine(values.preset);
+}
+if (want("adapters")) {
+  log("adapters: prepare, compose, hot switch, cache bytes …");
+  const { benchAdapters } = await import("./adapters.ts");
+  result.adapters = await benchAdapters(arch);
+}
+if (want("router")) {
+  log("router: classification latency, artifact bytes …");
+  const { benchRouter } = await import("./router.ts");
+  result.router = await benchRouter();
+}
+console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
