@@ -202,7 +202,11 @@ function halfWords(b: Uint8Array, n: number): Uint16Array {
   return h;
 }
 
-/** IEEE binary16 bits → binary32 bits, exact (every half is representable as a float). */
+/**
+ * IEEE binary16 bits → binary32 bits, exact (every half is representable as a float).
+ *
+ * @example f16BitsToF32Bits(0x3c00) // 0x3f800000 (1.0)
+ */
 export function f16BitsToF32Bits(h: number): number {
   const sign = (h & 0x8000) << 16;
   const exp = (h >> 10) & 0x1f;
@@ -219,7 +223,11 @@ export function f16BitsToF32Bits(h: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** float → binary16 bits, round to nearest even (overflow → Inf, NaN stays NaN). */
+/**
+ * float → binary16 bits, round to nearest even (overflow → Inf, NaN stays NaN).
+ *
+ * @example f32ToF16Bits(65504) // 0x7bff; f32ToF16Bits(1e5) // 0x7c00 (Inf)
+ */
 export function f32ToF16Bits(x: number): number {
   f32[0] = x;
   const b = u32[0]!;
@@ -245,7 +253,11 @@ export function f32ToF16Bits(x: number): number {
   return sign | r;
 }
 
-/** float → bfloat16 bits, round to nearest even (NaN stays NaN). */
+/**
+ * float → bfloat16 bits, round to nearest even (NaN stays NaN).
+ *
+ * @example f32ToBf16Bits(-2) // 0xc000
+ */
 export function f32ToBf16Bits(x: number): number {
   f32[0] = x;
   const b = u32[0]!;
