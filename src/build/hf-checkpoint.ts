@@ -23,7 +23,10 @@ const hfConfigSchema = z.looseObject({
   num_key_value_heads: z.number().int().positive().optional(),
   head_dim: z.number().int().positive().nullish(),
   max_position_embeddings: z.number().int().positive(),
-  rope_theta: z.number().positive().default(10000),
+  rope_theta: z.number().positive().optional(),
+  /** transformers ≥ 5 writes `rope_parameters: {rope_theta, rope_type}` instead of `rope_theta` */
+  rope_parameters: z.looseObject({ rope_theta: z.number().positive().optional(), rope_type: z.string().optional() }).nullish(),
+  use_sliding_window: z.boolean().optional(),
   rms_norm_eps: z.number().positive(),
   tie_word_embeddings: z.boolean().default(false),
   attention_bias: z.boolean().optional(),
@@ -40,6 +43,9 @@ export function architectureFromHfConfig(json: unknown): Architecture {
   if (!SUPPORTED.includes(arch)) throw new Error(`config.json: architectures[0] is "${arch}"; supported: ${SUPPORTED.join(", ")}`);
   if (c.hidden_act !== "silu") throw new Error(`config.json: hidden_act "${c.hidden_act}" is not supported (SwiGLU with silu only)`);
   if (c.rope_scaling) throw new Error("config.json: rope_scaling is not supported yet");
+  const ropeType = c.rope_parameters?.rope_type ?? "default";
+  if (ropeType !== "default") throw new Error(`config.json: rope_type "${ropeType}" is not supported yet (default RoPE only)`);
+  if (c.use_sliding_window) throw new Error("config.json: sliding-window attention is not supported");
   return {
     family: "llama",
     model_type: c.model_type,
@@ -51,7 +57,7 @@ export function architectureFromHfConfig(json: unknown): Architecture {
     num_key_value_heads: c.num_key_value_heads ?? c.num_attention_heads,
     head_dim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
     max_position_embeddings: c.max_position_embeddings,
-    rope_theta: c.rope_theta,
+    rope_theta: c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000,
     rms_norm_eps: c.rms_norm_eps,
     tie_word_embeddings: c.tie_word_embeddings,
     // Qwen2 always has q/k/v bias; Llama only with attention_bias

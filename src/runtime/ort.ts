@@ -51,12 +51,22 @@ const IDENTITY_GRAPH = Uint8Array.from(
 
 export type SessionWeights = { path: string; data: Uint8Array };
 
-/** Create an inference session from graph bytes and its external weights. */
-export async function createSession(graph: Uint8Array, weights: SessionWeights): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(graph, {
-    externalData: [weights],
-    graphOptimizationLevel: "all",
-    executionProviders: ["wasm"],
-    enableCpuMemArena: true,
-  });
+let creating: Promise<unknown> = Promise.resolve();
+
+/**
+ * Create an inference session from graph bytes and its external weights. Creations are serialised:
+ * ORT mounts external data in one process-wide table keyed by file name, so two models created at
+ * once could read each other's `model.weights`.
+ */
+export function createSession(graph: Uint8Array, weights: SessionWeights): Promise<ort.InferenceSession> {
+  const session = creating.then(() =>
+    ort.InferenceSession.create(graph, {
+      externalData: [weights],
+      graphOptimizationLevel: "all",
+      executionProviders: ["wasm"],
+      enableCpuMemArena: true,
+    }),
+  );
+  creating = session.catch(() => undefined);
+  return session;
 }

@@ -64,3 +64,13 @@ describe.each(Object.entries(SHAPES))("%s", (_, config) => {
     expect(relL2(stepwise, full)).toBeLessThan(1e-6);
   });
 });
+
+describe("several engines in one process", () => {
+  it("engines created at the same time keep their own weights (ORT mounts external data by file name)", async () => {
+    const config = Object.values(SHAPES)[0]!;
+    const [wa, wb] = [randomHfWeights(config, 1, 0.15), randomHfWeights(config, 2, 0.15)];
+    const [a, b] = await Promise.all([engineOf(config, wa, "fp32"), engineOf(config, wb, "fp32")]);
+    expect(relL2(await allLogits(a, TOKENS), forwardLogits(config, wa, TOKENS))).toBeLessThan(1e-5);
+    expect(relL2(await allLogits(b, TOKENS), forwardLogits(config, wb, TOKENS))).toBeLessThan(1e-5);
+  });
+});
