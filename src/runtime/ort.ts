@@ -11,6 +11,7 @@ import * as ort from "onnxruntime-web/wasm";
 export { ort };
 
 let initialised: Promise<void> | undefined;
+let wasmMemory: WebAssembly.Memory | undefined;
 
 /**
  * Initialise ORT once per isolate or process. Pass `wasmModule` inside workerd.
@@ -22,13 +23,17 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
     ort.env.wasm.numThreads = 1; // Workers have no threads; one thread is also what we benchmark
     ort.env.wasm.proxy = false;
     ort.env.logLevel = "error";
-    if (!wasmModule) return;
-    ort.env.wasm.wasmBinary = new Uint8Array(8); // placeholder: stops ORT from fetching the file
+    if (wasmModule) ort.env.wasm.wasmBinary = new Uint8Array(8); // placeholder: stops ORT from fetching the file
     const original = WebAssembly.instantiate;
     const substitute = (async (source: unknown, imports?: WebAssembly.Imports) => {
+      // remember ORT's heap (imported by its threaded build, exported otherwise) to report its size
+      wasmMemory ??= findMemory(imports);
       if (source instanceof WebAssembly.Module) return original(source, imports);
-      const instance = await original(wasmModule, imports);
-      return { instance, module: wasmModule };
+      const result = wasmModule
+        ? { instance: await original(wasmModule, imports), module: wasmModule }
+        : await original(source as BufferSource, imports);
+      wasmMemory ??= findMemory({ exports: result.instance.exports as Record<string, WebAssembly.ExportValue> });
+      return result;
     }) as typeof WebAssembly.instantiate;
     WebAssembly.instantiate = substitute;
     try {
@@ -39,6 +44,18 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
     }
   })();
   return initialised;
+}
+
+function findMemory(namespaces: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
+  for (const ns of Object.values(namespaces ?? {})) {
+    for (const v of Object.values(ns ?? {})) if (v instanceof WebAssembly.Memory) return v;
+  }
+  return undefined;
+}
+
+/** Bytes of ORT's WebAssembly heap now (it grows and never shrinks): the engine's resident memory. */
+export function wasmHeapBytes(): number {
+  return wasmMemory?.buffer.byteLength ?? 0;
 }
 
 /** ONNX model with Identity nodes, float[1] → float[1] (written once by src/build/onnx.ts; 155 bytes). */
