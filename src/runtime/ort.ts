@@ -29,7 +29,7 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
       // remember ORT's heap (imported by its threaded build, exported otherwise) to report its size
       wasmMemory ??= findMemory(imports);
       if (source instanceof WebAssembly.Module) return original(source, imports);
-      const result = wasmModule
+      const result: WebAssembly.WebAssemblyInstantiatedSource = wasmModule
         ? { instance: await original(wasmModule, imports), module: wasmModule }
         : await original(source as BufferSource, imports);
       wasmMemory ??= findMemory({ exports: result.instance.exports as Record<string, WebAssembly.ExportValue> });
