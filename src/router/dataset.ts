@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+/** One labelled row of data/router/*.jsonl: a customer message and the domain it belongs to. */
+export interface LabelledExample {
+  text: string;
+  domain: string;
+}
+
+const labelledRowSchema = z.object({ text: z.string(), domain: z.string().min(1) });
+
+/**
+ * Parses JSONL text into labelled examples; blank lines are skipped, anything else that is not a
+ * `{"text","domain"}` object throws with its 1-based line number.
+ *
+ * @example parseLabelledJsonl('{"text":"where is my order","domain":"support"}\n') // → [{text: "where is my order", domain: "support"}]
+ */
+export function parseLabelledJsonl(jsonl: string): LabelledExample[] {
+  const examples: LabelledExample[] = [];
+  jsonl.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`line ${i + 1}: not valid JSON`);
+    }
+    const row = labelledRowSchema.safeParse(value);
+    if (!row.success) throw new Error(`line ${i + 1}: expected {"text": string, "domain": string}`);
+    examples.push({ text: row.data.text, domain: row.data.domain });
+  });
+  return examples;
+}
+
+/**
+ * Jaccard similarity of the two texts' sets of lower-cased words; 1 means the same words. Used to
+ * keep held-out rows from being near-duplicates of training rows.
+ *
+ * @example wordSetJaccard("Where is my order?", "where is my order") // → 1
+ */
+export function wordSetJaccard(a: string, b: string): number {
+  const wordsA = new Set(a.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+  const wordsB = new Set(b.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+  if (wordsA.size === 0 && wordsB.size === 0) return 1;
+  let shared = 0;
+  for (const word of wordsA) if (wordsB.has(word)) shared++;
+  return shared / (wordsA.size + wordsB.size - shared);
+}

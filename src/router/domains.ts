@@ -1,0 +1,110 @@
+/**
+ * Domains registered at run time. `addDomain` keeps every existing weight row and fits one new row
+ * by softmax regression: the new examples against the router's replay texts (the validation split
+ * stored in the artifact, plus earlier registrations), with the existing rows' logits on each text
+ * as fixed offsets. The replay texts are held-out data on purpose: on its own training texts the
+ * model is so sure that they never push back, and a row fitted against them grabbed held-out texts
+ * of the old domains. Pure and deterministic (fixed order, no randomness), no Node APIs, tens of
+ * milliseconds: a Worker replays the registrations stored in D1, in their stored order, when an
+ * isolate starts.
+ */
+import { LoraEdgeError } from "../errors.ts";
+import { AUTO_MODEL } from "./decision.ts";
+import type { SparseVector } from "./features.ts";
+import { extractFeatures } from "./features.ts";
+import { computeLogits } from "./model.ts";
+import type { Router } from "./router.ts";
+import { NONE_CLASS, replayFeatures } from "./router.ts";
+import { fitSoftmaxRegression, zeroModel } from "./train.ts";
+
+export const MIN_DOMAIN_EXAMPLES = 20;
+export const MAX_DOMAIN_EXAMPLES = 1000;
+const DOMAIN_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
+
+/**
+ * Returns a router that also routes `domain`, learnt from `examples` (≥ 20 distinct non-blank texts).
+ * Registering a name that exists replaces it (PUT semantics), trained domains included; `none` and
+ * `auto` are reserved. The new domain gets the artifact's `addedDomainThreshold`. Throws a 400
+ * `LoraEdgeError` (`invalid_domain`, `reserved_domain`, `too_few_examples`, `too_many_examples`).
+ *
+ * @example const withLegal = addDomain(router, "legal", ["do you have a GDPR DPA?", …19 more])
+ * routeText(withLegal, "where do I send a subpoena?").domain // → "legal"
+ */
+export function addDomain(router: Router, domain: string, examples: readonly string[]): Router {
+  if (!DOMAIN_NAME.test(domain)) throw new LoraEdgeError(400, "invalid_domain", `domain must match ${DOMAIN_NAME.source}`, { param: "domain" });
+  if (domain === NONE_CLASS || domain === AUTO_MODEL) throw new LoraEdgeError(400, "reserved_domain", `"${domain}" is reserved`, { param: "domain" });
+  const texts = [...new Set(examples.map((e) => (typeof e === "string" ? e.trim() : "")).filter((e) => e.length > 0))];
+  if (texts.length < MIN_DOMAIN_EXAMPLES) throw new LoraEdgeError(400, "too_few_examples", `a domain needs at least ${MIN_DOMAIN_EXAMPLES} distinct examples, got ${texts.length}`, { param: "examples" });
+  if (texts.length > MAX_DOMAIN_EXAMPLES) throw new LoraEdgeError(400, "too_many_examples", `a domain takes at most ${MAX_DOMAIN_EXAMPLES} examples, got ${texts.length}`, { param: "examples" });
+
+  const base = router.model.classes.includes(domain) ? removeDomain(router, domain) : router;
+  const classes = base.model.classes;
+  const k = classes.length; // the new class's index
+  const dim = base.model.dim;
+
+  // data: each class's replay texts, then the new examples as class k
+  const vectors: SparseVector[] = [];
+  const labels: number[] = [];
+  classes.forEach((name, c) => {
+    for (const x of replayFeatures(base, base.replay[name] ?? [])) {
+      vectors.push(x);
+      labels.push(c);
+    }
+  });
+  const replayCount = vectors.length;
+  for (const text of texts) {
+    vectors.push(extractFeatures(text, base.features));
+    labels.push(k);
+  }
+  // The new domain weighs as much in the loss as an average existing class, however few examples it has.
+  const sampleWeights = new Float64Array(vectors.length).fill(1);
+  sampleWeights.fill(replayCount / Math.max(1, k) / texts.length, replayCount);
+  // Existing rows enter as fixed logits (uncalibrated, the space every row is trained in).
+  const logitOffsets = vectors.map((x) => {
+    const offsets = new Float64Array(k + 1);
+    offsets.set(computeLogits(base.model, x));
+    return offsets;
+  });
+  const fitted = fitSoftmaxRegression(
+    { vectors, labels: Int32Array.from(labels), sampleWeights, initial: zeroModel([...classes, domain], dim), trainableClasses: [k], logitOffsets },
+    base.addDomainTraining,
+  );
+
+  const weights = new Float32Array((k + 1) * dim); // [classes + 1, dim]
+  weights.set(base.model.weights);
+  weights.set(fitted.weights.subarray(k * dim, (k + 1) * dim), k * dim);
+  const bias = new Float32Array(k + 1);
+  bias.set(base.model.bias);
+  bias[k] = fitted.bias[k] as number;
+  return {
+    ...base,
+    model: { classes: [...classes, domain], dim, weights, bias },
+    thresholds: { ...base.thresholds, [domain]: base.addedDomainThreshold },
+    replay: { ...base.replay, [domain]: texts },
+  };
+}
+
+/**
+ * Returns a router without `domain` (its weight row, threshold and replay texts); requests that
+ * would have gone there are classified among the remaining classes. Throws 404 `domain_not_found`
+ * for an unknown domain and 400 `reserved_domain` for `none`.
+ *
+ * @example removeDomain(addDomain(router, "legal", examples), "legal").model.classes // → router's classes
+ */
+export function removeDomain(router: Router, domain: string): Router {
+  if (domain === NONE_CLASS) throw new LoraEdgeError(400, "reserved_domain", `"${NONE_CLASS}" cannot be removed`, { param: "domain" });
+  const c = router.model.classes.indexOf(domain);
+  if (c < 0) throw new LoraEdgeError(404, "domain_not_found", `no domain "${domain}"`, { param: "domain" });
+  const { dim } = router.model;
+  const weights = new Float32Array((router.model.classes.length - 1) * dim);
+  weights.set(router.model.weights.subarray(0, c * dim));
+  weights.set(router.model.weights.subarray((c + 1) * dim), c * dim);
+  const { [domain]: _threshold, ...thresholds } = router.thresholds;
+  const { [domain]: _replay, ...replay } = router.replay;
+  return {
+    ...router,
+    model: { classes: router.model.classes.filter((name) => name !== domain), dim, weights, bias: Float32Array.from(router.model.bias.filter((_, i) => i !== c)) },
+    thresholds,
+    replay,
+  };
+}
