@@ -25,13 +25,13 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
     ort.env.logLevel = "error";
     if (wasmModule) ort.env.wasm.wasmBinary = new Uint8Array(8); // placeholder: stops ORT from fetching the file
     const original = WebAssembly.instantiate;
+    const instantiateModule = original as (m: WebAssembly.Module, i?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
+    const instantiateBytes = original as (b: BufferSource, i?: WebAssembly.Imports) => Promise<WebAssembly.WebAssemblyInstantiatedSource>;
     const substitute = (async (source: unknown, imports?: WebAssembly.Imports) => {
       // remember ORT's heap (imported by its threaded build, exported otherwise) to report its size
       wasmMemory ??= findMemory(imports);
-      if (source instanceof WebAssembly.Module) return original(source, imports);
-      const result: WebAssembly.WebAssemblyInstantiatedSource = wasmModule
-        ? { instance: await original(wasmModule, imports), module: wasmModule }
-        : await original(source as BufferSource, imports);
+      if (source instanceof WebAssembly.Module) return instantiateModule(source, imports);
+      const result = wasmModule ? { instance: await instantiateModule(wasmModule, imports), module: wasmModule } : await instantiateBytes(source as BufferSource, imports);
       wasmMemory ??= findMemory({ exports: result.instance.exports as Record<string, WebAssembly.ExportValue> });
       return result;
     }) as typeof WebAssembly.instantiate;
