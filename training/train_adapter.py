@@ -202,6 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from hf_compat import dtype_kwarg
 
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # per-file loading bars would bury our own
     started = time.perf_counter()
     device = pick_device(args.device, args.bf16)
     seed_everything(args.seed)
