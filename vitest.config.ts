@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 
 // Two projects: plain Node for pure code (numerics, builder, router, adapters),
 // and workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker.
@@ -16,10 +16,17 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        // the registry's D1 migrations are applied per test file by test/worker/setup.ts; a test admin token
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token" } },
+          })),
+        ],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["./test/worker/setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

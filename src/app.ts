@@ -14,6 +14,12 @@ import { chatRoutes } from "./routes/chat.ts";
 import { errorResponse } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { modelRoutes } from "./routes/models.ts";
+import { adapterRoutes } from "./routes/adapters.ts";
+import { domainRoutes } from "./routes/domains.ts";
+import { routeRoutes } from "./routes/route.ts";
+import type { AdapterRegistry } from "./registry/types.ts";
+import type { UploadBase } from "./registry/upload.ts";
+import type { RouteRequest, RouteResult } from "./pipeline/routing.ts";
 
 /** What routing and adapter resolution decided for one request. */
 export type AdapterSelection = {
@@ -38,6 +44,21 @@ export type AppDeps = {
   selectAdapters(req: ChatRequest, messages: { role: string; content: string }[], engine: Engine): Promise<AdapterSelection>;
   /** Adapters to list in `/v1/models` besides the base. */
   listAdapterModels(): Promise<ModelCard[]>;
+  /** The registry and admin API (`/v1/adapters`, `/v1/domains`); absent = those routes answer 404. */
+  admin?: AdminDeps;
+  /** The routing decision without generating (`POST /v1/route`); absent = 404. */
+  route?(req: RouteRequest): Promise<RouteResult>;
+};
+
+/** What the admin API needs. */
+export type AdminDeps = {
+  registry: AdapterRegistry;
+  /** The `ADMIN_TOKEN` secret; undefined refuses every admin call (401). */
+  token: string | undefined;
+  /** The served base, for validating and preparing uploads (no inference session needed). */
+  base(): Promise<UploadBase>;
+  /** Refuse a domain's examples before anything is stored (the router learns them). */
+  checkDomainExamples(domain: string, examples: string[]): Promise<void>;
 };
 
 export type AppEnv = { Variables: { deps: AppDeps } };
@@ -51,6 +72,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRoutes);
   app.route("/", modelRoutes);
   app.route("/", chatRoutes);
+  app.route("/", adapterRoutes);
+  app.route("/", domainRoutes);
+  app.route("/", routeRoutes);
   app.notFound(() => {
     throw new LoraEdgeError(404, "not_found", "no such route");
   });

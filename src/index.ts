@@ -1,6 +1,6 @@
 /**
  * The Cloudflare Worker entry: the embedded model package and ORT's wasm come from the bundle;
- * the engine is created once per isolate, on the first request that needs it.
+ * the engine, the adapter cache and the router are created once per isolate, on first use.
  */
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
 import graph from "../models/demo/model.onnx";
@@ -10,10 +10,19 @@ import manifest from "../models/demo/manifest.json";
 import tokenizer from "../models/demo/tokenizer.json";
 import tokenizerConfig from "../models/demo/tokenizer_config.json";
 import generationConfig from "../models/demo/generation_config.json";
-import { baseOnlySelection, createApp } from "./app.ts";
+import routerArtifact from "../models/router/router.json";
+import { createApp, type AppDeps } from "./app.ts";
+import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
-import { loadModelPackage } from "./runtime/model-package.ts";
+import { loadModelPackage, type ModelPackage } from "./runtime/model-package.ts";
+import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
+import { createAdapterSelector } from "./pipeline/select.ts";
+import { DomainRouter, routeRequest } from "./pipeline/routing.ts";
+import { CloudflareRegistry } from "./registry/cloudflare.ts";
+import { seedDemoAdapters } from "./registry/seed.ts";
+import type { AdapterRegistry } from "./registry/types.ts";
+import type { UploadBase } from "./registry/upload.ts";
 import type { Env } from "./env.ts";
 
 const encoder = new TextEncoder();
@@ -28,11 +37,18 @@ const files: Record<string, Uint8Array> = {
   "generation_config.json": encoder.encode(JSON.stringify(generationConfig)),
 };
 
+let pkg: Promise<ModelPackage> | undefined;
+/** The embedded package (manifest, weights, tokenizer), without an inference session. */
+function embeddedPackage(): Promise<ModelPackage> {
+  pkg ??= loadModelPackage(async (p) => files[p]!, { verify: false });
+  return pkg;
+}
+
 let engine: Promise<Engine> | undefined;
 /** The isolate's engine (created on first use; a failed creation is retried by the next request). */
 export function embeddedEngine(): Promise<Engine> {
-  engine ??= loadModelPackage(async (p) => files[p]!, { verify: false })
-    .then((pkg) => Engine.create(pkg, { wasmModule: ortWasm }))
+  engine ??= embeddedPackage()
+    .then((p) => Engine.create(p, { wasmModule: ortWasm }))
     .catch((err) => {
       engine = undefined;
       throw err;
@@ -40,14 +56,61 @@ export function embeddedEngine(): Promise<Engine> {
   return engine;
 }
 
+/** The embedded base as uploads need it: manifest, identity and dequantized weights (no ORT). */
+export async function embeddedBase(): Promise<UploadBase> {
+  const p = await embeddedPackage();
+  return { manifest: p.manifest, modelHash: p.hash, baseWeight: (l, proj) => readBaseWeight(p.manifest, p.weights, l, proj) };
+}
+
+let isolateCache: AdapterCache | undefined;
+let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefined;
+
+/**
+ * Everything `createApp` needs, from the Worker's bindings. Per-isolate state (adapter cache,
+ * router) is shared between requests unless `overrides` gives its own (tests, faults, benches).
+ *
+ * @example createApp(workerDeps(env, { bucket: slowBucket(env.ADAPTERS), cache: new AdapterCache({ maxBytes: 1 << 20 }) }))
+ */
+export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache } = {}): AppDeps {
+  const limits = readLimits(env);
+  const registry = new CloudflareRegistry(env.DB, overrides.bucket ?? env.ADAPTERS);
+  const cache = overrides.cache ?? (isolateCache ??= new AdapterCache({ maxBytes: limits.ADAPTER_CACHE_BYTES }));
+  // the router reads the registry only for domains and examples (D1), never blobs: one per isolate
+  const router = (isolateRouter ??= { registry, router: new DomainRouter(() => routerArtifact, registry) }).router;
+  return {
+    engine: embeddedEngine,
+    limits,
+    selectAdapters: createAdapterSelector({ registry, cache, router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
+    listAdapterModels: async () => {
+      const base = (await embeddedPackage()).manifest.name;
+      const latest = new Map((await registry.list()).map((a) => [a.name, a]));
+      return [...latest.values()].map((a) => ({ id: a.name, object: "model" as const, created: Math.floor(Date.parse(a.created) / 1000), owned_by: "lora-edge", parent: base, root: base }));
+    },
+    admin: {
+      registry,
+      token: env.ADMIN_TOKEN,
+      base: embeddedBase,
+      checkDomainExamples: (domain, examples) => router.check(domain, examples),
+    },
+    route: async (req) => routeRequest(router, registry, req, (await embeddedPackage()).manifest.name),
+  };
+}
+
+let seeded: Promise<void> | undefined;
+
 export default {
-  fetch(request, env, ctx) {
-    const app = createApp({
-      engine: embeddedEngine,
-      limits: readLimits(env),
-      selectAdapters: baseOnlySelection,
-      listAdapterModels: async () => [],
-    });
-    return app.fetch(request, env, ctx);
+  async fetch(request, env, ctx) {
+    const deps = workerDeps(env);
+    if (env.SEED_DEMO_ADAPTERS === "true") {
+      seeded ??= seedDemoAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env)).then(
+        () => undefined,
+        (err) => {
+          seeded = undefined; // the next request tries again
+          console.error("seeding the demo adapters failed:", err);
+        },
+      );
+      await seeded;
+    }
+    return createApp(deps).fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -43,12 +43,18 @@ export async function prepareChat(deps: AppDeps, req: ChatRequest): Promise<Prep
   // route: which adapter(s), if any
   const t0 = performance.now();
   const selection = await deps.selectAdapters(req, messages, engine);
-  const routeMs = performance.now() - t0;
+  const routeMs = performance.now() - t0 - selection.loadMs; // adapter loading is reported on its own
 
   // tokenize with the package's chat template; refuse prompts the context cannot hold
-  const { ids } = engine.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-  if (ids.length >= engine.contextLength) {
-    throw new LoraEdgeError(400, "context_length_exceeded", `This model's maximum context length is ${engine.contextLength} tokens; the messages use ${ids.length}.`, { param: "messages" });
+  let ids: number[];
+  try {
+    ({ ids } = engine.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }));
+    if (ids.length >= engine.contextLength) {
+      throw new LoraEdgeError(400, "context_length_exceeded", `This model's maximum context length is ${engine.contextLength} tokens; the messages use ${ids.length}.`, { param: "messages" });
+    }
+  } catch (err) {
+    selection.release?.(); // no generation will run: the adapter cache may evict again
+    throw err;
   }
 
   const sampling: SamplingConfig = {

@@ -13,6 +13,8 @@ export const limitsSchema = z.object({
   MAX_UPLOAD_BYTES: num(64 * 1024 * 1024),
   MAX_ADAPTER_RANK: num(64),
   ADAPTER_CACHE_BYTES: num(48 * 1024 * 1024),
+  /** Longest wait for an adapter's prepared form from R2 before the request gets a 503. */
+  ADAPTER_LOAD_TIMEOUT_MS: num(5_000),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 

@@ -1,0 +1,27 @@
+/** `POST /v1/route` `{messages | text, model?}`: the routing decision chat would make, without generating. */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app.ts";
+import { LoraEdgeError } from "../errors.ts";
+import { chatRequestSchema } from "./openai-schema.ts";
+
+export const routeRequestSchema = z
+  .strictObject({
+    messages: chatRequestSchema.shape.messages.optional(),
+    text: z.string().optional(),
+    model: z.string().min(1).optional(),
+  })
+  .refine((b) => (b.messages === undefined) !== (b.text === undefined), { message: "give either messages or text" });
+
+export const routeRoutes = new Hono<AppEnv>().post("/v1/route", async (c) => {
+  const route = c.get("deps").route;
+  if (!route) throw new LoraEdgeError(404, "not_found", "this deployment has no router");
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new LoraEdgeError(400, "invalid_json", "request body is not valid JSON");
+  }
+  const body = routeRequestSchema.parse(json);
+  return c.json(await route({ ...(body.messages ? { messages: body.messages } : {}), ...(body.text !== undefined ? { text: body.text } : {}), ...(body.model ? { model: body.model } : {}) }));
+});
