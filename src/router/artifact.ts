@@ -150,7 +150,7 @@ function invalidArtifact(reason: string): LoraEdgeError {
   return new LoraEdgeError(500, "invalid_router_artifact", `router artifact: ${reason}`);
 }
 
-/** Base64 with atob/btoa only (no Buffer: this runs in workerd). */
+/** Base64 with atob/btoa only, which workerd and Node both have. */
 export function encodeBase64(bytes: Uint8Array): string {
   let binary = "";
   const chunk = 0x8000;

@@ -38,3 +38,10 @@ export function shippedSourceFiles(): Array<{ name: string; text: string }> {
     .filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts") && name !== "test-data.ts")
     .map((name) => ({ name, text: readFileSync(dir + name, "utf8") }));
 }
+
+/** Element-wise equality of two float arrays (vitest's deep equality is slow on 300k elements). */
+export function sameFloats(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}

@@ -1,0 +1,89 @@
+/**
+ * Router benchmark: per-message classification latency (p50/p99, warm, many messages), artifact
+ * bytes, artifact load time, training time and runtime domain registration time, in Node.
+ *
+ *   npx tsx bench/router.ts          # prints one JSON object
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { loadRouter } from "../src/router/artifact.ts";
+import { buildRouter } from "../src/router/build.ts";
+import { parseLabelledJsonl } from "../src/router/dataset.ts";
+import { routeText } from "../src/router/decision.ts";
+import { addDomain } from "../src/router/domains.ts";
+
+const repoRoot = fileURLToPath(new URL("../", import.meta.url));
+const MEASURED_ROUTES = 20_000;
+const WARMUP_ROUTES = 3_000;
+
+function percentile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/**
+ * Runs the router benchmark; keys are `router_*` metric names, times in ms unless named `_s`.
+ *
+ * @example const metrics = await benchRouter() // { router_p50_ms: 0.03, router_artifact_bytes: 370366, … }
+ */
+export async function benchRouter(): Promise<Record<string, number>> {
+  const read = (path: string) => readFileSync(repoRoot + path, "utf8");
+  const artifactText = read("models/router/router.json");
+  const loadStarted = performance.now();
+  const router = loadRouter(JSON.parse(artifactText));
+  const loadMs = performance.now() - loadStarted;
+
+  const train = parseLabelledJsonl(read("data/router/train.jsonl"));
+  const val = parseLabelledJsonl(read("data/router/val.jsonl"));
+  const messages = [...parseLabelledJsonl(read("data/router/test.jsonl")), ...val].map((e) => e.text);
+
+  // latency: warm up the JIT, then time every call over many different messages
+  for (let i = 0; i < WARMUP_ROUTES; i++) routeText(router, messages[i % messages.length] as string);
+  const times = new Float64Array(MEASURED_ROUTES);
+  for (let i = 0; i < MEASURED_ROUTES; i++) {
+    const text = messages[i % messages.length] as string;
+    const started = performance.now();
+    routeText(router, text);
+    times[i] = performance.now() - started;
+  }
+  const total = times.reduce((a, b) => a + b, 0);
+  times.sort();
+
+  const long = "my order never arrived and nobody answers my emails. ".repeat(2000); // ~100 KB
+  const longStarted = performance.now();
+  for (let i = 0; i < 20; i++) routeText(router, long);
+  const longMs = (performance.now() - longStarted) / 20;
+
+  const trainStarted = performance.now();
+  buildRouter(train, val);
+  const trainSeconds = (performance.now() - trainStarted) / 1000;
+
+  const legal = parseLabelledJsonl(read("data/router/legal-examples.jsonl")).map((e) => e.text);
+  const addStarted = performance.now();
+  addDomain(router, "legal", legal.slice(0, 20));
+  const addDomain20Ms = performance.now() - addStarted;
+  const add50Started = performance.now();
+  addDomain(router, "legal", legal);
+  const addDomain50Ms = performance.now() - add50Started;
+
+  return {
+    router_p50_ms: percentile(times, 0.5),
+    router_p99_ms: percentile(times, 0.99),
+    router_mean_ms: total / MEASURED_ROUTES,
+    router_100kb_message_ms: longMs,
+    router_artifact_bytes: new TextEncoder().encode(artifactText).length,
+    router_artifact_load_ms: loadMs,
+    router_train_s: trainSeconds,
+    router_add_domain_20_examples_ms: addDomain20Ms,
+    router_add_domain_50_examples_ms: addDomain50Ms,
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  benchRouter().then(
+    (metrics) => console.log(JSON.stringify(metrics, null, 1)),
+    (error: unknown) => {
+      console.error(`bench/router: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

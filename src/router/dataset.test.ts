@@ -1,0 +1,56 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parseLabelledJsonl } from "./dataset.ts";
+import { readRouterData } from "./test-data.ts";
+
+const DOMAINS = ["none", "sales", "support", "technical"];
+const splits = { train: readRouterData("train"), val: readRouterData("val"), test: readRouterData("test") };
+const wordSet = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+
+describe("data/router", () => {
+  it("holds at least 900 labelled examples across the four classes", () => {
+    const all = [...splits.train, ...splits.val, ...splits.test];
+    expect(all.length).toBeGreaterThanOrEqual(900);
+    expect([...new Set(all.map((e) => e.domain))].sort()).toEqual(DOMAINS);
+  });
+
+  it("is stratified: every class is 60–80% train, 10–20% val and 10–20% test", () => {
+    for (const domain of DOMAINS) {
+      const count = (rows: typeof splits.train) => rows.filter((e) => e.domain === domain).length;
+      const total = count(splits.train) + count(splits.val) + count(splits.test);
+      expect(count(splits.train) / total, domain).toBeGreaterThan(0.6);
+      expect(count(splits.train) / total, domain).toBeLessThan(0.8);
+      for (const split of [splits.val, splits.test]) {
+        expect(count(split) / total, domain).toBeGreaterThan(0.1);
+        expect(count(split) / total, domain).toBeLessThan(0.2);
+      }
+    }
+  });
+
+  it("has no held-out row that is a near-duplicate (word-set Jaccard ≥ 0.8) of a train row", () => {
+    const trainSets = splits.train.map((e) => wordSet(e.text));
+    for (const row of [...splits.val, ...splits.test]) {
+      const words = wordSet(row.text);
+      for (const train of trainSets) {
+        let shared = 0;
+        for (const w of words) if (train.has(w)) shared++;
+        const jaccard = shared / (words.size + train.size - shared || 1);
+        if (jaccard >= 0.8) throw new Error(`near-duplicate of a train row: ${row.text}`);
+      }
+    }
+  });
+
+  it("is exactly what the seeded generator writes", () => {
+    const root = fileURLToPath(new URL("../../", import.meta.url));
+    execFileSync(process.execPath, ["--import", "tsx", "tools/router-data.ts", "--check"], { cwd: root, stdio: "pipe" });
+  });
+});
+
+describe("parseLabelledJsonl", () => {
+  it("skips blank lines and names the line of a bad row", () => {
+    expect(parseLabelledJsonl('{"text":"hi","domain":"none"}\n\n')).toEqual([{ text: "hi", domain: "none" }]);
+    expect(() => parseLabelledJsonl('{"text":"hi","domain":"none"}\n{"text":1}')).toThrow(/line 2/);
+    expect(() => parseLabelledJsonl("not json")).toThrow(/line 1: not valid JSON/);
+  });
+});
