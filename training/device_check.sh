@@ -2,7 +2,7 @@
 # GPU check for the training scripts: on a CUDA machine with PyTorch, transformers and PEFT already
 # installed and no network (nothing is downloaded), build a small random Llama with the ChatML
 # tokenizer and train the three demo adapters (support, sales, technical) for a few hundred steps
-# each, then print loss and tokens/s. Takes about a minute on a recent GPU; budget: under 8 minutes.
+# each, then print loss and tokens/s. Sized to finish well under 8 minutes on one recent GPU.
 #
 #   bash training/device_check.sh          # CUDA, bf16, 300 steps per domain
 #   bash training/device_check.sh --cpu    # CPU smoke run: tiny model, 4 steps per domain
@@ -17,7 +17,7 @@ mode=cuda
 case "${1:-}" in
   --cpu) mode=cpu ;;
   "") ;;
-  -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "device_check: unknown argument $1 (use --cpu or --help)" >&2; exit 2 ;;
 esac
 
