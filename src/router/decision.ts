@@ -81,7 +81,8 @@ export function routeText(router: Router, text: string, options: RouteOptions = 
  * is it per seat?"). System and assistant turns are ignored: the operator's prompt and the adapter's
  * own replies say nothing about what the customer wants.
  *
- * Null when the user turns have no words, or when the latest turn does not read as English
+ * An empty latest turn is routed on its earlier turns alone. Null when the user turns have no
+ * words at all, or when the latest turn does not read as English
  * (`isLikelyEnglish`: the classifier was trained on English; its n-grams there are noise), so
  * those fall back.
  */

