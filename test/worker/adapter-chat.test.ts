@@ -96,6 +96,25 @@ describe("chat with a registered adapter", () => {
     expect(off.res.headers.get("x-lora-route-reason")).toBe("fallback");
   });
 
+  it("a domain's threshold above the router's confidence sends the request to the base model", async () => {
+    expect((await call("PUT", "/v1/domains/support", { adapter: "helpdesk", threshold: 1 })).status).toBe(200);
+    const got = await completion({ model: "auto", messages: SUPPORT_Q, max_tokens: 6, seed: 3 });
+    expect([got.res.headers.get("x-lora-adapter"), got.res.headers.get("x-lora-route-reason")]).toEqual(["none", "fallback"]);
+    expect(got.text).toBe((await direct(SUPPORT_Q, undefined, { seed: 3, maxTokens: 6 })).text);
+    expect((await call("PUT", "/v1/domains/support", { adapter: "helpdesk", threshold: null })).status).toBe(200);
+  });
+
+  it("POST /v1/route: explicit models bypass the classifier; bad bodies are 400", async () => {
+    const route = (body: unknown) => worker.fetch(new Request("http://lora-edge/v1/route", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) }));
+    expect(await (await route({ text: "refund please", model: "closer@1" })).json()).toMatchObject({ reason: "explicit", adapter: "closer@1", confidence: 1 });
+    expect(await (await route({ text: "refund please", model: "base" })).json()).toMatchObject({ reason: "explicit", adapter: null });
+    for (const [body, status, code] of [[{}, 400, "invalid_request"], [{ text: "a", messages: SUPPORT_Q }, 400, "invalid_request"], ["{", 400, "invalid_json"], [{ text: "a", model: "ghost" }, 404, "model_not_found"]] as const) {
+      const res = await route(body);
+      expect([res.status, (await errorOf(res)).code]).toEqual([status, code]);
+    }
+    for (const text of ["", "   ", "x".repeat(100_000), "¿Dónde está mi pedido? 我的包裹在哪里"]) expect((await route({ text })).status).toBe(200);
+  });
+
   it("adapters: [{name, weight}] composes adapters exactly as composeAdapters does", async () => {
     const engine = await embeddedEngine();
     const feeds = composeAdapters(engine.manifest.architecture, [{ adapter: await prepared(FILES.helpdesk), weight: 0.7 }, { adapter: await prepared(FILES.closer), weight: 0.3 }]);

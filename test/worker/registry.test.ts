@@ -2,8 +2,14 @@
  * The adapter registry and admin API inside workerd with miniflare's real R2 and D1: upload,
  * versions, domains, deletes, and every refusal leaving storage exactly as it was.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, errorOf, peftFiles, push, storageSnapshot, uploadForm, type PeftFiles } from "./support.ts";
+import type { Env } from "../../src/env.ts";
+import { embeddedBase } from "../../src/index.ts";
+import { readLimits } from "../../src/pipeline/limits.ts";
+import { CloudflareRegistry } from "../../src/registry/cloudflare.ts";
+import { seedDemoAdapters } from "../../src/registry/seed.ts";
+import { bindings, call, errorOf, peftFiles, push, storageSnapshot, uploadForm, type PeftFiles } from "./support.ts";
 
 /** safetensors bytes from a header object and a data region, for hand-made corrupt files. */
 function rawSafetensors(header: unknown, data: Uint8Array, headerLength?: number): Uint8Array {
@@ -17,6 +23,25 @@ function rawSafetensors(header: unknown, data: Uint8Array, headerLength?: number
 const KEY_A = "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight";
 const KEY_B = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight";
 const qOnly = (r = 4) => peftFiles({ r, targets: ["q_proj"], config: { layers_to_transform: [0] } });
+
+describe("dev seeding", () => {
+  it("an empty registry gets the demo domains support, sales, technical, once", async () => {
+    const registry = new CloudflareRegistry(bindings.DB, bindings.ADAPTERS);
+    const limits = readLimits(env as unknown as Env);
+    expect(await seedDemoAdapters(registry, await embeddedBase(), limits)).toBe(true);
+    const domains = (await (await call("GET", "/v1/domains")).json()) as any;
+    expect(domains.data.map((d: any) => `${d.domain}→${d.adapter}@${d.version}`)).toEqual(["sales→sales-demo@1", "support→support-demo@1", "technical→technical-demo@1"]);
+    const before = await storageSnapshot();
+    expect(await seedDemoAdapters(registry, await embeddedBase(), limits)).toBe(false);
+    expect(await storageSnapshot()).toEqual(before);
+    // leave the registry empty for the tests below
+    for (const d of ["support", "sales", "technical"]) {
+      expect((await call("DELETE", `/v1/domains/${d}`)).status).toBe(200);
+      expect((await call("DELETE", `/v1/adapters/${d}-demo`)).status).toBe(200);
+    }
+    expect((await storageSnapshot()).r2).toEqual([]);
+  });
+});
 
 describe("admin API: adapters", () => {
   it("PUT registers version 1, 2, … and answers 201 with the manifest", async () => {
