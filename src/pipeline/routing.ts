@@ -9,7 +9,7 @@ import { loadRouter } from "../router/artifact.ts";
 import { routeMessages, type RoutableMessage, type RoutingDecision } from "../router/decision.ts";
 import { addDomain } from "../router/domains.ts";
 import type { Router } from "../router/router.ts";
-import type { AdapterManifest, AdapterRegistry, DomainMapping, RoutingTable } from "../registry/types.ts";
+import { parseAdapterRef, type AdapterManifest, type AdapterRegistry, type DomainMapping, type RoutingTable } from "../registry/types.ts";
 
 /** Body of `POST /v1/route`: a conversation or one text, and optionally chat's `model`. */
 export type RouteRequest = { messages?: RoutableMessage[]; text?: string; model?: string };
@@ -95,11 +95,14 @@ export async function routeRequest(router: DomainRouter, registry: AdapterRegist
  * @example await resolveModel(registry, "support@2") // { name: "support", version: 2, … }
  */
 export async function resolveModel(registry: AdapterRegistry, model: string, param = "model"): Promise<AdapterManifest> {
-  const at = model.lastIndexOf("@");
-  const name = at < 0 ? model : model.slice(0, at);
-  const v = at < 0 ? undefined : model.slice(at + 1);
-  const version = v !== undefined && /^[1-9]\d{0,8}$/.test(v) ? Number(v) : undefined;
-  const found = v !== undefined && version === undefined ? null : await registry.resolve(name, version);
-  if (!found) throw new LoraEdgeError(404, "model_not_found", `The model \`${model}\` does not exist`, { param });
+  const notFound = () => new LoraEdgeError(404, "model_not_found", `The model \`${model}\` does not exist`, { param });
+  let ref: { name: string; version?: number };
+  try {
+    ref = parseAdapterRef(model, param);
+  } catch {
+    throw notFound(); // "name@latest" and the like name no model
+  }
+  const found = await registry.resolve(ref.name, ref.version);
+  if (!found) throw notFound();
   return found;
 }

@@ -20,7 +20,8 @@ export const adapterRoutes = new Hono<AppEnv>()
   .put("/v1/adapters/:name", async (c) => {
     const admin = adminOf(c);
     const name = c.req.param("name");
-    if (!adapterNameSchema.safeParse(name).success) throw new LoraEdgeError(400, "invalid_adapter_name", adapterNameSchema.safeParse(name).error!.issues[0]!.message, { param: "name" });
+    const valid = adapterNameSchema.safeParse(name);
+    if (!valid.success) throw new LoraEdgeError(400, "invalid_adapter_name", valid.error.issues[0]!.message, { param: "name" });
     const base = await admin.base();
     if (RESERVED.has(name) || name === base.manifest.name) throw new LoraEdgeError(400, "reserved_name", `"${name}" names the base model or the router in chat's model field`, { param: "name" });
     const files = await readAdapterUpload(c.req.raw, c.get("deps").limits.MAX_UPLOAD_BYTES);

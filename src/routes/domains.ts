@@ -24,7 +24,8 @@ export const domainRoutes = new Hono<AppEnv>()
   .put("/v1/domains/:domain", async (c) => {
     const admin = adminOf(c);
     const domain = c.req.param("domain");
-    if (!domainNameSchema.safeParse(domain).success) throw new LoraEdgeError(400, "invalid_domain", domainNameSchema.safeParse(domain).error!.issues[0]!.message, { param: "domain" });
+    const valid = domainNameSchema.safeParse(domain);
+    if (!valid.success) throw new LoraEdgeError(400, "invalid_domain", valid.error.issues[0]!.message, { param: "domain" });
     let json: unknown;
     try {
       json = await c.req.json();
