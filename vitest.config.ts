@@ -16,11 +16,12 @@ export default defineConfig({
         },
       },
       {
-        // the registry's D1 migrations are applied per test file by test/worker/setup.ts; a test admin token
+        // the registry's D1 migrations are applied per test file by test/worker/setup.ts; a test admin
+        // token, and no demo seeding even where a developer's .dev.vars (which the pool reads) asks for it
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token" } },
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token", SEED_DEMO_ADAPTERS: "false" } },
           })),
         ],
         test: {
