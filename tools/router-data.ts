@@ -11,6 +11,7 @@
  *   npx tsx tools/router-data.ts            # (re)write the files
  *   npx tsx tools/router-data.ts --check    # exit 1 if the committed files differ from the generator
  */
+import { seededUniform } from "../src/runtime/random.ts";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { wordSetJaccard } from "../src/router/dataset.ts";
@@ -805,17 +806,7 @@ const LEGAL_EXAMPLE_TEMPLATES = 50; // the first 50 legal templates (one render 
 // ---------------------------------------------------------------------------------------------
 // seeded randomness
 
-/** mulberry32: a tiny, fast 32-bit PRNG; the same seed always yields the same sequence. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const createRandom = seededUniform;
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   const item = items[Math.floor(random() * items.length)];

@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { expectedCalibrationError, fitTemperature, negativeLogLikelihood } from "./calibrate.ts";
 import { softmax } from "./model.ts";
+import { seededUniform } from "../runtime/random.ts";
 
-/** mulberry32, so the synthetic data is the same on every run */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seededRandom = seededUniform;
 
 describe("expectedCalibrationError", () => {
   it("weights each bin's |accuracy − confidence| by its share of examples", () => {
