@@ -37,7 +37,7 @@ export type EngineFigures = {
 };
 
 const PROMPT = 64;
-const STEPS = 24;
+const STEPS = 96;
 
 function median(xs: number[]) {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,18 +60,31 @@ export function randomFeeds(arch: Architecture, r: number, seed = 5): LoraFeeds 
   return { layers, dora: false };
 }
 
-async function timeDecode(engine: Engine, lora: LoraFeeds | undefined, prompt: number[]) {
-  const loraTensors = engine.loraTensors(lora);
-  const t0 = performance.now();
-  let { present } = await engine.forward(prompt, { loraTensors });
-  const prefillMs = performance.now() - t0;
-  const steps: number[] = [];
-  for (let i = 0; i < STEPS; i++) {
-    const t = performance.now();
-    ({ present } = await engine.forward([(i * 7) % 200], { past: present, loraTensors }));
-    steps.push(performance.now() - t);
+type Lane = { engine: Engine; lora?: LoraFeeds };
+
+/**
+ * Decode timings of several configurations measured side by side: every lane prefills the same
+ * prompt, then the lanes take decode steps in turn (rotating who goes first), so drift on a shared
+ * machine, cache warmth and KV length hit all lanes alike. Median step time per lane.
+ */
+async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
+  const state = await Promise.all(
+    lanes.map(async ({ engine, lora }) => {
+      const loraTensors = engine.loraTensors(lora);
+      const t0 = performance.now();
+      const { present } = await engine.forward(prompt, { loraTensors });
+      return { engine, loraTensors, present, prefillMs: performance.now() - t0, times: [] as number[] };
+    }),
+  );
+  for (let i = 0; i < steps; i++) {
+    for (let j = 0; j < state.length; j++) {
+      const lane = state[(i + j) % state.length]!;
+      const t = performance.now();
+      ({ present: lane.present } = await lane.engine.forward([(i * 7) % 200], { past: lane.present, loraTensors: lane.loraTensors }));
+      lane.times.push(performance.now() - t);
+    }
   }
-  return { prefillMs, stepMs: median(steps.slice(2)) };
+  return state.map((l) => ({ prefillMs: l.prefillMs, stepMs: median(l.times.slice(4)) }));
 }
 
 async function packageFor(arch: Architecture, format: WeightFormat, lora: boolean) {
@@ -91,24 +104,22 @@ async function child(arch: Architecture, format: WeightFormat): Promise<EngineFi
   const engine = await Engine.create(pkg);
   const sessionMs = performance.now() - t0;
   const heapSession = wasmHeapBytes();
-  const r0 = await timeDecode(engine, undefined, prompt);
-  const r16 = await timeDecode(engine, randomFeeds(arch, 16), prompt);
-  // repeat rank 0 after rank 16 so warm-up does not favour either
-  const r0b = await timeDecode(engine, undefined, prompt);
+  const bareEngine = await Engine.create(await packageFor(arch, format, false));
+  // prefill timed alone (first lane of a fresh run), then decode side by side
+  const [prefill] = await timeLanes([{ engine }], prompt, 0);
+  const [r0, r16, bare] = await timeLanes([{ engine }, { engine, lora: randomFeeds(arch, 16) }, { engine: bareEngine }], prompt);
   const heapAfter = wasmHeapBytes();
-  // the same weights without LoRA inputs: what the side paths cost at rank 0
-  const bare = await timeDecode(await Engine.create(await packageFor(arch, format, false)), undefined, prompt);
   return {
     format,
     weight_bytes: pkg.weights.byteLength,
     wasm_heap_bytes_session: heapSession,
     wasm_heap_bytes_after_decode: heapAfter,
     session_ms: sessionMs,
-    prefill_tokens_per_s: PROMPT / (Math.min(r0.prefillMs, r0b.prefillMs) / 1000),
-    decode_tokens_per_s: 1000 / Math.min(r0.stepMs, r0b.stepMs),
-    decode_ms_rank0: Math.min(r0.stepMs, r0b.stepMs),
-    decode_ms_rank16: r16.stepMs,
-    decode_ms_no_lora_graph: bare.stepMs,
+    prefill_tokens_per_s: PROMPT / (prefill!.prefillMs / 1000),
+    decode_tokens_per_s: 1000 / r0!.stepMs,
+    decode_ms_rank0: r0!.stepMs,
+    decode_ms_rank16: r16!.stepMs,
+    decode_ms_no_lora_graph: bare!.stepMs,
   };
 }
 
@@ -132,14 +143,8 @@ async function childServing(arch: Architecture, format: WeightFormat) {
   const [a, b, c] = prepared as [typeof prepared[0], typeof prepared[0], typeof prepared[0]];
   const single = composeAdapters(arch, [{ adapter: a, weight: 1 }]);
   const three = composeAdapters(arch, [{ adapter: a, weight: 0.5 }, { adapter: b, weight: 0.3 }, { adapter: c, weight: 0.2 }]);
-  const rows: Record<string, number> = {};
-  // interleave the variants twice so drift on a shared machine hits them alike
-  const best = (k: string, v: number) => (rows[k] = Math.min(rows[k] ?? Infinity, v));
-  for (let round = 0; round < 2; round++) {
-    best("decode_ms_rank0", (await timeDecode(engine, undefined, prompt)).stepMs);
-    best("decode_ms_r16", (await timeDecode(engine, single, prompt)).stepMs);
-    best("decode_ms_three_r16", (await timeDecode(engine, three, prompt)).stepMs);
-  }
+  const [r0, r16, r48] = await timeLanes([{ engine }, { engine, lora: single }, { engine, lora: three }], prompt);
+  const rows = { decode_ms_rank0: r0!.stepMs, decode_ms_r16: r16!.stepMs, decode_ms_three_r16: r48!.stepMs };
   // hot switch: what a request with a cached adapter does before its first step
   const switches: number[] = [];
   for (let i = 0; i < 200; i++) {
@@ -156,15 +161,17 @@ async function childServing(arch: Architecture, format: WeightFormat) {
   });
   const merged = await Engine.create(await loadModelPackage(async (p) => files[p]!, { verify: false }));
   const naiveMs = performance.now() - t0;
-  const mergedDecode = (await timeDecode(merged, undefined, prompt)).stepMs;
+  const [mergedLane, baseLane] = await timeLanes([{ engine: merged }, { engine }], prompt);
+  const mergedDecode = mergedLane!.stepMs;
   return {
     ...rows,
-    decode_tokens_per_s_rank0: 1000 / rows.decode_ms_rank0!,
-    decode_tokens_per_s_r16: 1000 / rows.decode_ms_r16!,
-    decode_tokens_per_s_three_r16: 1000 / rows.decode_ms_three_r16!,
+    decode_tokens_per_s_rank0: 1000 / rows.decode_ms_rank0,
+    decode_tokens_per_s_r16: 1000 / rows.decode_ms_r16,
+    decode_tokens_per_s_three_r16: 1000 / rows.decode_ms_three_r16,
     decode_tokens_per_s_merged: 1000 / mergedDecode,
-    r16_overhead: rows.decode_ms_r16! / rows.decode_ms_rank0! - 1,
-    three_r16_overhead: rows.decode_ms_three_r16! / rows.decode_ms_rank0! - 1,
+    merged_over_rank0_decode_speed: baseLane!.stepMs / mergedDecode,
+    r16_overhead: rows.decode_ms_r16 / rows.decode_ms_rank0 - 1,
+    three_r16_overhead: rows.decode_ms_three_r16 / rows.decode_ms_rank0 - 1,
     hot_switch_ms: median(switches),
     naive_switch_ms: naiveMs,
     naive_over_hot_switch: naiveMs / median(switches),

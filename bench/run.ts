@@ -32,4 +32,14 @@ if (want("router")) {
   const { benchRouter } = await import("./router.ts");
   result.router = await benchRouter();
 }
+if (want("worker")) {
+  log("worker: end-to-end requests inside workerd (miniflare) …");
+  const { benchWorker } = await import("./worker.ts");
+  result.worker = await benchWorker();
+}
+if (want("parity")) {
+  log("parity: golden PEFT logits …");
+  const { benchParity } = await import("./parity.ts");
+  result.parity = await benchParity();
+}
 console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));

@@ -10,7 +10,7 @@ import { LoraEdgeError } from "../errors.ts";
 import { LORA_GROUPS, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import type { ModelPackage } from "./model-package.ts";
-import { createSession, initOrt, ort } from "./ort.ts";
+import { createSession, initOrt, ort, runSession } from "./ort.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
 import { createTokenizer, type ChatTokenizer } from "./tokenizer.ts";
 import { readBaseWeight } from "./base-weights.ts";
@@ -44,7 +44,6 @@ export class Engine {
   private readonly pkg: ModelPackage;
   private readonly session: ort.InferenceSession;
   private doraSession: Promise<ort.InferenceSession> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly emptyLora: Record<string, ort.Tensor>;
 
   private constructor(pkg: ModelPackage, session: ort.InferenceSession) {
@@ -113,7 +112,7 @@ export class Engine {
 
   /**
    * One forward pass over `ids` after `past`; logits of the last `logitsToKeep` positions.
-   * Runs are serialised: ORT's WASM session runs one call at a time.
+   * Runs are serialised process-wide (src/runtime/ort.ts): ORT's WASM backend runs one call at a time.
    */
   async forward(ids: readonly number[], opts: { past?: KvCache; lora?: LoraFeeds; loraTensors?: Record<string, ort.Tensor>; logitsToKeep?: number } = {}) {
     const past = opts.past ?? this.emptyCache();
@@ -127,9 +126,7 @@ export class Engine {
     const session = await this.sessionFor(opts.lora);
     // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
     for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
-    const run = this.queue.then(() => session.run(feeds));
-    this.queue = run.catch(() => undefined);
-    const out = await run;
+    const out = await runSession(session, feeds);
     const a = this.manifest.architecture;
     const tensors: Record<string, ort.Tensor> = {};
     for (let l = 0; l < a.num_hidden_layers; l++) {

@@ -68,15 +68,26 @@ const IDENTITY_GRAPH = Uint8Array.from(
 
 export type SessionWeights = { path: string; data: Uint8Array };
 
-let creating: Promise<unknown> = Promise.resolve();
-
 /**
- * Create an inference session from graph bytes and its external weights. Creations are serialised:
- * ORT mounts external data in one process-wide table keyed by file name, so two models created at
- * once could read each other's `model.weights`.
+ * One queue for every ORT call in this isolate or process: the WASM backend is a single instance
+ * whose calls must not overlap (overlapping runs of two sessions corrupt each other's inputs:
+ * "input name cannot be empty"), and it mounts external data in one table keyed by file name.
  */
+let queue: Promise<unknown> = Promise.resolve();
+function serialised<T>(call: () => Promise<T>): Promise<T> {
+  const result = queue.then(call);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+/** Run a session, never overlapping another ORT call. */
+export function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  return serialised(() => session.run(feeds));
+}
+
+/** Create an inference session from graph bytes and its external weights (serialised, see above). */
 export function createSession(graph: Uint8Array, weights: SessionWeights): Promise<ort.InferenceSession> {
-  const session = creating.then(() =>
+  return serialised(() =>
     ort.InferenceSession.create(graph, {
       externalData: [weights],
       graphOptimizationLevel: "all",
@@ -84,6 +95,4 @@ export function createSession(graph: Uint8Array, weights: SessionWeights): Promi
       enableCpuMemArena: true,
     }),
   );
-  creating = session.catch(() => undefined);
-  return session;
 }

@@ -74,3 +74,14 @@ describe("several engines in one process", () => {
     expect(relL2(await allLogits(b, TOKENS), forwardLogits(config, wb, TOKENS))).toBeLessThan(1e-5);
   });
 });
+
+describe("overlapping calls on two engines", () => {
+  it("runs of two engines issued at once each give their own logits (one ORT queue per process)", async () => {
+    const config = Object.values(SHAPES)[1]!;
+    const [wa, wb] = [randomHfWeights(config, 3, 0.15), randomHfWeights(config, 4, 0.15)];
+    const [a, b] = [await engineOf(config, wa, "fp32"), await engineOf(config, wb, "fp32")];
+    const [la, lb] = await Promise.all([allLogits(a, TOKENS), allLogits(b, TOKENS)]);
+    expect(relL2(la, forwardLogits(config, wa, TOKENS))).toBeLessThan(1e-5);
+    expect(relL2(lb, forwardLogits(config, wb, TOKENS))).toBeLessThan(1e-5);
+  });
+});
