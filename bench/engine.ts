@@ -145,8 +145,9 @@ async function childServing(arch: Architecture, format: WeightFormat) {
   const [a, b, c] = prepared as [typeof prepared[0], typeof prepared[0], typeof prepared[0]];
   const single = composeAdapters(arch, [{ adapter: a, weight: 1 }]);
   const three = composeAdapters(arch, [{ adapter: a, weight: 0.5 }, { adapter: b, weight: 0.3 }, { adapter: c, weight: 0.2 }]);
-  const [r0, r16, r48] = await timeLanes([{ engine }, { engine, lora: single }, { engine, lora: three }], prompt);
-  const rows = { decode_ms_rank0: r0!.stepMs, decode_ms_r16: r16!.stepMs, decode_ms_three_r16: r48!.stepMs };
+  const r8 = composeAdapters(arch, [{ adapter: prepareAdapter(loadPeftAdapter(randomPeftFiles(arch, 8, 4), arch), arch), weight: 1 }]);
+  const [r0, r16, r48, r8lane] = await timeLanes([{ engine }, { engine, lora: single }, { engine, lora: three }, { engine, lora: r8 }], prompt);
+  const rows = { decode_ms_rank0: r0!.stepMs, decode_ms_r16: r16!.stepMs, decode_ms_three_r16: r48!.stepMs, decode_ms_r8: r8lane!.stepMs };
   // hot switch: what a request with a cached adapter does before its first step
   const switches: number[] = [];
   for (let i = 0; i < 200; i++) {
@@ -174,6 +175,7 @@ async function childServing(arch: Architecture, format: WeightFormat) {
     merged_over_rank0_decode_speed: baseLane!.stepMs / mergedDecode,
     r16_overhead: rows.decode_ms_r16 / rows.decode_ms_rank0 - 1,
     three_r16_overhead: rows.decode_ms_three_r16 / rows.decode_ms_rank0 - 1,
+    r8_overhead: rows.decode_ms_r8 / rows.decode_ms_rank0 - 1,
     hot_switch_ms: median(switches),
     naive_switch_ms: naiveMs,
     naive_over_hot_switch: naiveMs / median(switches),

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 
-type Row = Record<string, number | string>;
+type Row = Record<string, number>;
 const r = JSON.parse(readFileSync(process.argv[2] ?? "/dev/stdin", "utf8")) as Record<string, any>;
 const f = (x: number, d = 2) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -20,7 +20,7 @@ if (r.engine) {
   out.push(`### Engine (${e.preset} model: hidden ${e.architecture.hidden_size}, ${e.architecture.num_hidden_layers} layers, vocab ${e.architecture.vocab_size})`, "");
   table(
     ["format", "weights", "wasm heap after session", "after 64+96 tokens", "prefill tok/s", "decode tok/s", "decode ms rank 0", "rank 16", "no LoRA inputs"],
-    (e.rows as Row[]).map((x) => [x.format, mib(+x.weight_bytes), mib(+x.wasm_heap_bytes_session), mib(+x.wasm_heap_bytes_after_decode), f(+x.prefill_tokens_per_s), f(+x.decode_tokens_per_s), f(+x.decode_ms_rank0), f(+x.decode_ms_rank16), f(+x.decode_ms_no_lora_graph)]),
+    (e.rows as (Row & { format: string })[]).map((x) => [x.format, mib(x.weight_bytes!), mib(x.wasm_heap_bytes_session!), mib(x.wasm_heap_bytes_after_decode!), f(x.prefill_tokens_per_s!), f(x.decode_tokens_per_s!), f(x.decode_ms_rank0!), f(x.decode_ms_rank16!), f(x.decode_ms_no_lora_graph!)]),
   );
   const q = e.ratios;
   table(
@@ -39,7 +39,7 @@ if (r.engine) {
     ["figure", "value"],
     [
       ["decode tok/s: rank 0 / one r=16 / three r=16 composed / merged model", `${f(s.decode_tokens_per_s_rank0)} / ${f(s.decode_tokens_per_s_r16)} / ${f(s.decode_tokens_per_s_three_r16)} / ${f(s.decode_tokens_per_s_merged)}`],
-      ["decode overhead: one r=16 / three r=16", `${pct(s.r16_overhead)} / ${pct(s.three_r16_overhead)}`],
+      ["decode overhead: one r=16 / three r=16 / one r=8 (all seven projections)", `${pct(s.r16_overhead)} / ${pct(s.three_r16_overhead)} / ${pct(s.r8_overhead)}`],
       ["hot switch (compose + feed tensors), ms", f(s.hot_switch_ms, 4)],
       ["naive switch (merge + rebuild session), ms", f(s.naive_switch_ms)],
       ["naive / hot", `${f(s.naive_over_hot_switch, 0)}×`],
