@@ -8,14 +8,10 @@ import { LoraEdgeError } from "../errors.ts";
 import type { GenerationEvent } from "../runtime/engine.ts";
 import { chatRequestSchema } from "./openai-schema.ts";
 import { prepareChat, type PreparedChat } from "../pipeline/chat.ts";
+import { readJsonBody } from "./json-body.ts";
 
 export const chatRoutes = new Hono<AppEnv>().post("/v1/chat/completions", async (c) => {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new LoraEdgeError(400, "invalid_json", "request body is not valid JSON");
-  }
+  const body = await readJsonBody(c);
   const request = chatRequestSchema.parse(body);
   const chat = await prepareChat(c.get("deps"), request);
   const id = `chatcmpl-${crypto.randomUUID()}`;

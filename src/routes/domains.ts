@@ -9,6 +9,7 @@ import type { AppEnv } from "../app.ts";
 import { LoraEdgeError } from "../errors.ts";
 import { domainNameSchema, parseAdapterRef } from "../registry/types.ts";
 import { adminOf, requireAdmin } from "./admin-auth.ts";
+import { readJsonBody } from "./json-body.ts";
 
 /** Body of `PUT /v1/domains/{domain}`; `adapter` may carry `@version`. Omitted fields keep their stored value, null clears it. */
 export const domainMappingSchema = z.strictObject({
@@ -26,12 +27,7 @@ export const domainRoutes = new Hono<AppEnv>()
     const domain = c.req.param("domain");
     const valid = domainNameSchema.safeParse(domain);
     if (!valid.success) throw new LoraEdgeError(400, "invalid_domain", valid.error.issues[0]!.message, { param: "domain" });
-    let json: unknown;
-    try {
-      json = await c.req.json();
-    } catch {
-      throw new LoraEdgeError(400, "invalid_json", "request body is not valid JSON");
-    }
+    const json = await readJsonBody(c);
     const body = domainMappingSchema.parse(json);
     const ref = parseAdapterRef(body.adapter, "adapter");
     if (ref.version !== undefined && body.version !== undefined && ref.version !== body.version) {

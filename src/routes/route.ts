@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app.ts";
 import { LoraEdgeError } from "../errors.ts";
 import { chatRequestSchema } from "./openai-schema.ts";
+import { readJsonBody } from "./json-body.ts";
 
 export const routeRequestSchema = z
   .strictObject({
@@ -16,12 +17,7 @@ export const routeRequestSchema = z
 export const routeRoutes = new Hono<AppEnv>().post("/v1/route", async (c) => {
   const route = c.get("deps").route;
   if (!route) throw new LoraEdgeError(404, "not_found", "this deployment has no router");
-  let json: unknown;
-  try {
-    json = await c.req.json();
-  } catch {
-    throw new LoraEdgeError(400, "invalid_json", "request body is not valid JSON");
-  }
+  const json = await readJsonBody(c);
   const body = routeRequestSchema.parse(json);
   return c.json(await route({ ...(body.messages ? { messages: body.messages } : {}), ...(body.text !== undefined ? { text: body.text } : {}), ...(body.model ? { model: body.model } : {}) }));
 });
