@@ -17,7 +17,7 @@ import { Engine } from "./runtime/engine.ts";
 import { loadModelPackage, type ModelPackage } from "./runtime/model-package.ts";
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
-import { createAdapterSelector } from "./pipeline/select.ts";
+import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
 import { DomainRouter, routeRequest } from "./pipeline/routing.ts";
 import { CloudflareRegistry } from "./registry/cloudflare.ts";
 import { seedDemoAdapters } from "./registry/seed.ts";
@@ -63,6 +63,7 @@ export async function embeddedBase(): Promise<UploadBase> {
 }
 
 let isolateCache: AdapterCache | undefined;
+let isolateStored: AdapterCache<StoredAdapter> | undefined;
 let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefined;
 
 /**
@@ -71,16 +72,19 @@ let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefin
  *
  * @example createApp(workerDeps(env, { bucket: slowBucket(env.ADAPTERS), cache: new AdapterCache({ maxBytes: 1 << 20 }) }))
  */
-export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache } = {}): AppDeps {
+export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter> } = {}): AppDeps {
   const limits = readLimits(env);
   const registry = new CloudflareRegistry(env.DB, overrides.bucket ?? env.ADAPTERS);
-  const cache = overrides.cache ?? (isolateCache ??= new AdapterCache({ maxBytes: limits.ADAPTER_CACHE_BYTES }));
+  const cache = overrides.cache ?? (isolateCache ??= new AdapterCache({ maxBytes: limits.ADAPTER_HOT_BYTES }));
+  // a caller that brings its own hot tier (tests, benches) gets no shared warm tier unless it asks,
+  // so what it injects into storage is what it reads
+  const stored = overrides.stored ?? (overrides.cache ? undefined : (isolateStored ??= new AdapterCache<StoredAdapter>({ maxBytes: limits.ADAPTER_CACHE_BYTES })));
   // the router reads the registry only for domains and examples (D1), never blobs: one per isolate
   const router = (isolateRouter ??= { registry, router: new DomainRouter(() => routerArtifact, registry) }).router;
   return {
     engine: embeddedEngine,
     limits,
-    selectAdapters: createAdapterSelector({ registry, cache, router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
+    selectAdapters: createAdapterSelector({ registry, cache, ...(stored ? { stored } : {}), router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
     listAdapterModels: async () => {
       const base = (await embeddedPackage()).manifest.name;
       const latest = new Map((await registry.list()).map((a) => [a.name, a]));

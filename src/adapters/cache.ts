@@ -7,7 +7,7 @@
 import type { PreparedAdapter } from "./prepare.ts";
 
 export type AdapterCacheOptions = {
-  /** Byte budget for resident adapters (sum of `PreparedAdapter.bytes`). */
+  /** Byte budget for resident entries (sum of their `bytes`). */
   maxBytes: number;
 };
 
@@ -31,10 +31,10 @@ export type AdapterCacheStats = {
 };
 
 /** A hold on a cached adapter for the duration of one generation; release exactly once (extra calls are ignored). */
-export type AdapterLease = { id: string; adapter: PreparedAdapter; release(): void };
+export type AdapterLease<T = PreparedAdapter> = { id: string; adapter: T; release(): void };
 
-type Entry = { adapter: PreparedAdapter; bytes: number; leases: number; stale: boolean };
-type Flight = { promise: Promise<Entry>; leases: number };
+type Entry<T> = { adapter: T; bytes: number; leases: number; stale: boolean };
+type Flight<T> = { promise: Promise<Entry<T>>; leases: number };
 
 /**
  * @example
@@ -42,11 +42,11 @@ type Flight = { promise: Promise<Entry>; leases: number };
  * const lease = await cache.acquire("legal@3", () => loadFromR2("legal@3"));
  * try { await generate({ feeds: composeAdapters(arch, [{ adapter: lease.adapter, weight: 1 }]) }); } finally { lease.release(); }
  */
-export class AdapterCache {
+export class AdapterCache<T extends { bytes: number } = PreparedAdapter> {
   readonly maxBytes: number;
   // Map iteration order is insertion order: re-inserting on use makes the first key the LRU one.
-  private readonly entries = new Map<string, Entry>();
-  private readonly flights = new Map<string, Flight>();
+  private readonly entries = new Map<string, Entry<T>>();
+  private readonly flights = new Map<string, Flight<T>>();
   private bytes = 0;
   private counters = { hits: 0, misses: 0, loads: 0, loadErrors: 0, evictions: 0 };
 
@@ -61,7 +61,7 @@ export class AdapterCache {
    *
    * @example const adapter = await cache.get("legal@3", () => loadFromR2("legal@3"));
    */
-  async get(id: string, load: () => Promise<PreparedAdapter>): Promise<PreparedAdapter> {
+  async get(id: string, load: () => Promise<T>): Promise<T> {
     return (await this.lookup(id, load, false)).adapter;
   }
 
@@ -70,7 +70,7 @@ export class AdapterCache {
    *
    * @example const lease = await cache.acquire(id, load); try { … } finally { lease.release(); }
    */
-  async acquire(id: string, load: () => Promise<PreparedAdapter>): Promise<AdapterLease> {
+  async acquire(id: string, load: () => Promise<T>): Promise<AdapterLease<T>> {
     const entry = await this.lookup(id, load, true);
     let released = false;
     return {
@@ -109,7 +109,7 @@ export class AdapterCache {
     return { ...this.counters, bytes: this.bytes, entries: this.entries.size, pinned, maxBytes: this.maxBytes, overBudget: this.bytes > this.maxBytes };
   }
 
-  private lookup(id: string, load: () => Promise<PreparedAdapter>, pin: boolean): Promise<Entry> {
+  private lookup(id: string, load: () => Promise<T>, pin: boolean): Promise<Entry<T>> {
     const e = this.entries.get(id);
     if (e && !e.stale) {
       this.counters.hits++;
@@ -126,11 +126,11 @@ export class AdapterCache {
     return flight.promise;
   }
 
-  private startLoad(id: string, load: () => Promise<PreparedAdapter>): Flight {
+  private startLoad(id: string, load: () => Promise<T>): Flight<T> {
     this.counters.loads++;
-    const flight: Flight = { leases: 0, promise: undefined as unknown as Promise<Entry> };
+    const flight: Flight<T> = { leases: 0, promise: undefined as unknown as Promise<Entry<T>> };
     flight.promise = (async () => {
-      let adapter: PreparedAdapter;
+      let adapter: T;
       try {
         adapter = await load();
       } finally {
@@ -138,7 +138,7 @@ export class AdapterCache {
       }
       const old = this.entries.get(id);
       if (old) this.remove(id, old, false); // a stale version still leased: it leaves the cache now
-      const entry: Entry = { adapter, bytes: adapter.bytes, leases: flight.leases, stale: false };
+      const entry: Entry<T> = { adapter, bytes: adapter.bytes, leases: flight.leases, stale: false };
       this.entries.set(id, entry);
       this.bytes += adapter.bytes;
       this.evict();
@@ -149,7 +149,7 @@ export class AdapterCache {
     return flight;
   }
 
-  private unpin(id: string, entry: Entry): void {
+  private unpin(id: string, entry: Entry<T>): void {
     if (entry.leases === 0) return;
     entry.leases--;
     if (this.entries.get(id) !== entry) return; // replaced or evicted meanwhile
@@ -166,7 +166,7 @@ export class AdapterCache {
     }
   }
 
-  private remove(id: string, e: Entry, eviction: boolean): void {
+  private remove(id: string, e: Entry<T>, eviction: boolean): void {
     this.entries.delete(id);
     this.bytes -= e.bytes;
     if (eviction) this.counters.evictions++;

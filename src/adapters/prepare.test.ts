@@ -14,8 +14,9 @@ import { peftKey, projectionPath, randomHfWeights, randomPeftTensors, readSafete
 import { doraWeight, loraDelta, loraScaling, mergeLoraDeltas, relL2, type HfConfig, type HfTensor, type HfWeights } from "../../test/reference/llama64.ts";
 import { createRng, randn } from "../../test/reference/random.ts";
 import { composeAdapters } from "./compose.ts";
-import { loadPeftAdapter } from "./load-peft.ts";
+import { loadPeftAdapter, type PeftAdapter } from "./load-peft.ts";
 import { transpose } from "./matrix.ts";
+import { parseSafetensors } from "./safetensors.ts";
 import { deserializePreparedAdapter, prepareAdapter, projectionFactors, serializePreparedAdapter, type PreparedAdapter } from "./prepare.ts";
 
 const arch: Architecture = {
@@ -45,13 +46,13 @@ type Fixture = {
 
 let dirCount = 0;
 /** Write the fixture as a PEFT directory, load and prepare it from the files' bytes. */
-function prepareFixture(f: Fixture): { prepared: PreparedAdapter; dir: string } {
+function prepareFixture(f: Fixture): { prepared: PreparedAdapter; dir: string; peft: PeftAdapter } {
   const dir = join(root, `adapter-${dirCount++}`);
   const tensors = f.transposed ? new Map([...f.tensors].map(([k, t]) => [k, transposeHf(t)])) : f.tensors;
   writePeftAdapter(dir, f.config, tensors, f.dtype);
   const files = { config: readFileSync(join(dir, "adapter_config.json")), weights: readFileSync(join(dir, "adapter_model.safetensors")) };
   const peft = loadPeftAdapter(files, arch, { maxRank: 64 });
-  return { prepared: prepareAdapter(peft, arch, { baseWeight }), dir };
+  return { prepared: prepareAdapter(peft, arch, { baseWeight }), dir, peft };
 }
 
 function transposeHf(t: HfTensor): HfTensor {
@@ -291,6 +292,20 @@ describe("serializePreparedAdapter / deserializePreparedAdapter", () => {
       expect(back.bytes).toBe(prepared.bytes);
       expect(back.feeds).toEqual(prepared.feeds);
       expect(bytes.byteLength).toBeLessThan(prepared.bytes);
+    }
+  });
+
+  it("the compact form (with the PEFT adapter) gives bit for bit the prepared feeds, and keeps 16-bit adapters at 2 bytes a value", () => {
+    for (const fixture of [fixtures.rslora(), fixtures.patterns(), fixtures.dora()]) {
+      const { prepared, peft } = prepareFixture(fixture);
+      const compact = serializePreparedAdapter(prepared, arch, peft);
+      const back = deserializePreparedAdapter(compact, arch);
+      expect(back.dora).toBe(prepared.dora);
+      expect(back.feeds).toEqual(prepared.feeds);
+      const dtypes = new Set([...parseSafetensors(compact)].filter(([k]) => !k.endsWith(".scale")).map(([, t]) => t.dtype));
+      expect(dtypes).toEqual(new Set([fixture.dtype]));
+      const f32 = serializePreparedAdapter(prepared, arch);
+      if (fixture.dtype !== "F32") expect(compact.byteLength).toBeLessThan(0.6 * f32.byteLength);
     }
   });
 

@@ -4,18 +4,23 @@
  * B, projections of a group side by side along the rank (block-diagonal B) and DoRA's
  * per-channel scale computed from the base weight. A request then only wraps these arrays.
  *
- * Stored form (for R2): safetensors with the compact per-projection factors (no block zeros) and a
- * JSON `__metadata__`; it is re-assembled and validated on read.
+ * Stored form (for R2 and the isolate's warm cache): safetensors with the per-projection factors
+ * (no block zeros) and a JSON `__metadata__`; it is re-assembled and validated on read. Format 2
+ * keeps lora_Aᵀ and the unscaled lora_Bᵀ in the narrowest dtype that holds them exactly (an adapter
+ * uploaded in BF16/F16 stays 2 bytes per value) with each module's scaling beside them, so reading
+ * it back gives bit for bit what `prepareAdapter` gives.
  */
 import { LoraEdgeError } from "../errors.ts";
 import type { GroupFeed, LoraFeeds } from "../runtime/lora-feeds.ts";
 import { groupLayout, LORA_GROUPS, projectionShape, PROJECTIONS, type Architecture, type LoraGroupName, type Projection } from "../runtime/manifest.ts";
 import type { PeftAdapter } from "./load-peft.ts";
 import { transpose } from "./matrix.ts";
-import { parseSafetensors, serializeSafetensors, toFloat32, type TensorInput } from "./safetensors.ts";
+import { encodeFloats, parseSafetensors, serializeSafetensors, toFloat32, type TensorInput } from "./safetensors.ts";
 import { refusal } from "./validate.ts";
 
 export const PREPARED_FORMAT = "lora-edge.prepared/1";
+/** The compact stored form (see the header); `deserializePreparedAdapter` reads both. */
+export const STORED_FORMAT = "lora-edge.prepared/2";
 
 /** One projection's runtime factors: `x_p += (x · At) · sBt`, then `⊙ scale` for DoRA. */
 export type ProjectionFactors = {
@@ -210,26 +215,48 @@ export function projectionFactors(prepared: PreparedAdapter, arch: Architecture,
 }
 
 /**
- * The stored form: safetensors of `layers.{l}.{proj}.A` [in, r], `.B` [r, out_p], `.scale` [out_p]
- * (F32) with `__metadata__` `{ format, dora, dims, base_id? }`.
+ * The stored form. With the PEFT adapter it was prepared from (what uploads have), format 2:
+ * `layers.{l}.{proj}.A` lora_Aᵀ [in, r] and `.Bt` lora_Bᵀ [r, out_p] in the narrowest exact dtype,
+ * scalings in `__metadata__.scaling`, DoRA `.scale` [out_p] in F32. Without it, format 1: `.A`
+ * and `.B` = scaling·lora_Bᵀ in F32.
  *
- * @example await env.ADAPTERS.put(`prepared/${sha}`, serializePreparedAdapter(prepared, arch));
+ * @example await env.ADAPTERS.put(`prepared/${sha}`, serializePreparedAdapter(prepared, arch, peft));
  */
-export function serializePreparedAdapter(prepared: PreparedAdapter, arch: Architecture): Uint8Array {
+export function serializePreparedAdapter(prepared: PreparedAdapter, arch: Architecture, peft?: PeftAdapter): Uint8Array {
   const tensors: Record<string, TensorInput> = {};
+  const scaling: Record<string, number> = {};
   for (let l = 0; l < prepared.layers.length; l++) {
     for (const p of PROJECTIONS) {
       const f = projectionFactors(prepared, arch, l, p);
       if (!f) continue;
       const { in: n, out } = projectionShape(arch, p);
-      tensors[`layers.${l}.${p}.A`] = { dtype: "F32", shape: [n, f.rank], data: f.At };
-      tensors[`layers.${l}.${p}.B`] = { dtype: "F32", shape: [f.rank, out], data: f.sBt };
+      const m = peft?.layers[l]?.[p];
+      if (peft && !m) throw new RangeError(`serializePreparedAdapter: the PEFT adapter has no layer ${l} ${p}`);
+      if (m) {
+        const Bt = transpose(m.B, out, m.rank); // [out, r] → [r, out], unscaled
+        tensors[`layers.${l}.${p}.A`] = exactTensor([n, f.rank], f.At);
+        tensors[`layers.${l}.${p}.Bt`] = exactTensor([f.rank, out], Bt);
+        scaling[`${l}.${p}`] = m.scaling;
+      } else {
+        tensors[`layers.${l}.${p}.A`] = { dtype: "F32", shape: [n, f.rank], data: f.At };
+        tensors[`layers.${l}.${p}.B`] = { dtype: "F32", shape: [f.rank, out], data: f.sBt };
+      }
       if (prepared.dora && f.scale) tensors[`layers.${l}.${p}.scale`] = { dtype: "F32", shape: [out], data: f.scale };
     }
   }
-  const metadata: Record<string, string> = { format: PREPARED_FORMAT, dora: String(prepared.dora), dims: JSON.stringify(prepared.dims) };
+  const metadata: Record<string, string> = { format: peft ? STORED_FORMAT : PREPARED_FORMAT, dora: String(prepared.dora), dims: JSON.stringify(prepared.dims) };
+  if (peft) metadata["scaling"] = JSON.stringify(scaling);
   if (prepared.baseId !== undefined) metadata["base_id"] = prepared.baseId;
   return serializeSafetensors(tensors, metadata);
+}
+
+/** The narrowest of BF16, F16, F32 that holds every value exactly (PEFT files keep their dtype's values). */
+function exactTensor(shape: number[], values: Float32Array): TensorInput {
+  for (const dtype of ["BF16", "F16"] as const) {
+    const back = toFloat32({ dtype, shape, data: encodeFloats(values, dtype) });
+    if (back.every((v, i) => Object.is(v, values[i]))) return { dtype, shape, data: encodeFloats(values, dtype) };
+  }
+  return { dtype: "F32", shape, data: values };
 }
 
 function corrupt(message: string): LoraEdgeError {
@@ -250,7 +277,18 @@ export function deserializePreparedAdapter(bytes: Uint8Array, arch: Architecture
     throw corrupt((e as Error).message);
   }
   const meta = file.metadata;
-  if (meta["format"] !== PREPARED_FORMAT) throw corrupt(`format is ${JSON.stringify(meta["format"])}, expected ${PREPARED_FORMAT}`);
+  const format = meta["format"];
+  if (format !== PREPARED_FORMAT && format !== STORED_FORMAT) throw corrupt(`format is ${JSON.stringify(format)}, expected ${STORED_FORMAT} or ${PREPARED_FORMAT}`);
+  const compact = format === STORED_FORMAT;
+  let scalings: Record<string, unknown> = {};
+  if (compact) {
+    try {
+      scalings = JSON.parse(meta["scaling"] ?? "null") as Record<string, unknown>;
+    } catch {
+      throw corrupt("scaling is not JSON");
+    }
+    if (!scalings || typeof scalings !== "object") throw corrupt("scaling is missing");
+  }
   if (meta["dora"] !== "true" && meta["dora"] !== "false") throw corrupt(`dora is ${JSON.stringify(meta["dora"])}`);
   const dora = meta["dora"] === "true";
   const want = dimsOf(arch);
@@ -271,15 +309,15 @@ export function deserializePreparedAdapter(bytes: Uint8Array, arch: Architecture
   const factors: Array<Partial<Record<Projection, ProjectionFactors>>> = Array.from({ length: arch.num_hidden_layers }, () => ({}));
   const parts = new Map<string, { A?: Float32Array; B?: Float32Array; scale?: Float32Array; rank?: number }>();
   for (const [name, t] of file) {
-    const m = /^layers\.(\d+)\.([a-z_]+)\.(A|B|scale)$/.exec(name);
+    const m = (compact ? /^layers\.(\d+)\.([a-z_]+)\.(A|Bt|scale)$/ : /^layers\.(\d+)\.([a-z_]+)\.(A|B|scale)$/).exec(name);
     const layer = m ? Number(m[1]) : -1;
     const p = m?.[2] as Projection | undefined;
     if (!m || layer >= arch.num_hidden_layers || !p || !(PROJECTIONS as readonly string[]).includes(p)) throw corrupt(`unexpected tensor ${name}`);
-    if (t.dtype !== "F32") throw corrupt(`${name} is ${t.dtype}, expected F32`);
+    if (t.dtype !== "F32" && !(compact && m[3] !== "scale" && (t.dtype === "F16" || t.dtype === "BF16"))) throw corrupt(`${name} is ${t.dtype}, expected F32`);
     const { in: n, out } = projectionShape(arch, p);
     const key = `${layer}.${p}`;
     const entry = parts.get(key) ?? {};
-    const which = m[3] as "A" | "B" | "scale";
+    const which = (m[3] === "Bt" ? "B" : m[3]) as "A" | "B" | "scale";
     const r = which === "A" ? t.shape[1] : which === "B" ? t.shape[0] : 1; // the rank dimension
     const expected = which === "A" ? [n, r] : which === "B" ? [r, out] : [out];
     if (r === undefined || r < 1 || t.shape.length !== expected.length || !t.shape.every((d, i) => d === expected[i])) {
@@ -289,8 +327,14 @@ export function deserializePreparedAdapter(bytes: Uint8Array, arch: Architecture
       if (entry.rank !== undefined && entry.rank !== r) throw corrupt(`${name} has rank ${r}, its pair has ${entry.rank}`);
       entry.rank = r;
     }
-    const data = toFloat32(t);
+    let data = toFloat32(t);
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) throw corrupt(`${name} contains ${data[i]} at index ${i}`);
+    if (compact && which === "B") {
+      const s = scalings[key];
+      if (typeof s !== "number" || !Number.isFinite(s)) throw corrupt(`no scaling for layer ${layer} ${p}`);
+      // the same float32 rounding of scaling × value as prepareAdapter's transpose
+      data = Float32Array.from(data, (v) => s * v);
+    }
     entry[which] = data;
     parts.set(key, entry);
   }

@@ -2,9 +2,12 @@
  * Which adapters a chat request runs with, and their runtime feeds: `model: "auto"` → the domain
  * router and the domain's mapped adapter; `"<name>"` / `"<name>@<version>"` → that adapter;
  * `"base"` or the base's name → none; the `adapters: [{name, weight}]` field composes several.
- * Prepared adapters come through the isolate's `AdapterCache` (one R2 read per miss however many
- * requests wait for it), leased until generation ends. A storage failure or timeout is a 503 for
- * this request only.
+ * Adapters come through two per-isolate tiers: `cache` holds prepared feeds (what a request runs
+ * with; a switch between them is a lookup), `stored` holds the compact stored form (16-bit for
+ * adapters uploaded in 16 bits, ~⅓ of the feeds' bytes) so many more adapters stay in the isolate
+ * and a hot-tier miss re-assembles feeds in milliseconds instead of reading R2. Each tier loads a
+ * missing entry once however many requests wait for it; feeds are leased until generation ends. A
+ * storage failure or timeout is a 503 for this request only.
  */
 import type { AdapterSelection, AppDeps } from "../app.ts";
 import { AdapterCache, type AdapterLease } from "../adapters/cache.ts";
@@ -18,8 +21,10 @@ import { resolveModel, type DomainRouter } from "./routing.ts";
 
 export type SelectorDeps = {
   registry: AdapterRegistry;
-  /** The isolate's adapter cache, keyed by the prepared form's sha256. */
+  /** Hot tier: prepared feeds, keyed by the stored form's sha256. */
   cache: AdapterCache;
+  /** Warm tier: stored forms as read from storage, same keys; absent → every hot miss reads storage. */
+  stored?: AdapterCache<StoredAdapter>;
   /** The domain router; absent → `auto` runs the base model (reason `fallback`). */
   router?: DomainRouter;
   /** Longest wait for an adapter's bytes from storage before answering 503. */
@@ -75,14 +80,22 @@ async function load(d: SelectorDeps, engine: Engine, adapters: AdapterManifest[]
   }
 }
 
+/** An adapter's stored form held in memory (the warm tier's entry). */
+export type StoredAdapter = { data: Uint8Array; bytes: number };
+
 async function readPrepared(d: SelectorDeps, engine: Engine, a: AdapterManifest) {
+  const stored = d.stored ? await d.stored.get(a.prepared.sha256, () => readStored(d, a)) : await readStored(d, a);
+  return deserializePreparedAdapter(stored.data, engine.manifest.architecture, { baseId: engine.modelHash });
+}
+
+async function readStored(d: SelectorDeps, a: AdapterManifest): Promise<StoredAdapter> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new LoraEdgeError(503, "storage_unavailable", `adapter ${a.id} did not load within ${d.loadTimeoutMs} ms; retry shortly`, { retryAfter: 2 })), d.loadTimeoutMs);
   });
   try {
-    const bytes = await Promise.race([d.registry.readPrepared(a), timeout]);
-    return deserializePreparedAdapter(bytes, engine.manifest.architecture, { baseId: engine.modelHash });
+    const data = await Promise.race([d.registry.readPrepared(a), timeout]);
+    return { data, bytes: data.byteLength };
   } finally {
     clearTimeout(timer);
   }

@@ -50,7 +50,7 @@ export async function prepareUpload(name: string, files: { config: Uint8Array; w
     },
     config: await blob(files.config),
     weights: await blob(files.weights),
-    prepared: await blob(serializePreparedAdapter(prepared, arch)),
+    prepared: await blob(serializePreparedAdapter(prepared, arch, peft)),
   };
 }
 

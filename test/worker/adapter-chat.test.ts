@@ -16,6 +16,7 @@ import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";
 import { prepareAdapter, type PreparedAdapter } from "../../src/adapters/prepare.ts";
 import type { Env } from "../../src/env.ts";
 import { embeddedEngine, workerDeps } from "../../src/index.ts";
+import type { StoredAdapter } from "../../src/pipeline/select.ts";
 import type { LoraFeeds } from "../../src/runtime/lora-feeds.ts";
 import { call, errorOf, peftFiles, push, storageSnapshot, worker, type PeftFiles } from "./support.ts";
 
@@ -255,6 +256,28 @@ describe("storage faults", () => {
     expect(await errorOf(results[0]!)).toMatchObject({ code: "storage_unavailable", type: "service_unavailable" });
     // and the next base request still succeeds
     expect((await chat({ model: "base", messages: SUPPORT_Q, max_tokens: 2, seed: 1 }, fetcher)).status).toBe(200);
+  });
+
+  it("a hot-tier miss is served from the warm tier (compact stored form) without reading storage, with the same output", async () => {
+    const victim = (await (await call("GET", "/v1/adapters/closer@1")).json()) as any;
+    const e = env as unknown as Env;
+    let broken = false;
+    const bucket = faultyBucket(e.ADAPTERS, (k) => broken && k.includes(victim.prepared.sha256), "fail");
+    // a hot tier of 0 bytes keeps nothing once a generation releases it
+    const hot = new AdapterCache({ maxBytes: 0 });
+    const stored = new AdapterCache<StoredAdapter>({ maxBytes: 64 << 20 });
+    const app = createApp(workerDeps(e, { bucket, cache: hot, stored }));
+    const fetcher = { fetch: (r: Request) => Promise.resolve(app.fetch(r, e)) };
+    const body = { model: "closer", messages: SUPPORT_Q, max_tokens: 6, seed: 9 };
+    const first = await completion(body, fetcher);
+    broken = true; // storage now fails for this adapter
+    const second = await completion(body, fetcher);
+    expect(second.text).toBe(first.text);
+    expect(first.text).toBe((await direct(SUPPORT_Q, (await prepared(FILES.closer)).feeds, { seed: 9, maxTokens: 6 })).text);
+    expect(hot.stats()).toMatchObject({ loads: 2, entries: 0 });
+    expect(stored.stats()).toMatchObject({ loads: 1, hits: 1, entries: 1 });
+    // 16-bit uploads stay 16-bit in the stored form: about a third of the prepared feeds' bytes
+    expect(stored.stats().bytes).toBeLessThan(0.5 * (await prepared(FILES.closer)).bytes);
   });
 });
 
