@@ -43,9 +43,9 @@ if (r.engine) {
       ["hot switch (compose + feed tensors), ms", f(s.hot_switch_ms, 4)],
       ["naive switch (merge + rebuild session), ms", f(s.naive_switch_ms)],
       ["naive / hot", `${f(s.naive_over_hot_switch, 0)}×`],
-      ["one cached r=16 adapter (prepared feeds)", mib(s.adapter_bytes_r16)],
-      ["50 cached r=16 adapters", mib(s.cache_50_adapters_bytes)],
-      ["base: wasm heap after session + package bytes held in JS", `${mib(s.base_wasm_heap_bytes)} + ${mib(s.base_package_bytes)}`],
+      ["one r=16 adapter: prepared feeds (hot tier) / stored form (warm tier)", `${mib(s.adapter_bytes_r16)} / ${mib(s.stored_bytes_r16)}`],
+      ["50 cached r=16 adapters (warm tier + full hot tier)", mib(s.cache_50_adapters_bytes)],
+      ["base: wasm heap after decoding + package bytes held in JS", `${mib(s.base_wasm_heap_bytes)} + ${mib(s.base_package_bytes)}`],
       ["50 adapters + base fit in 128 MB", s.fits_128mb_isolate_50_adapters ? "yes" : "no"],
     ],
   );
