@@ -327,13 +327,13 @@ export function deserializePreparedAdapter(bytes: Uint8Array, arch: Architecture
       if (entry.rank !== undefined && entry.rank !== r) throw corrupt(`${name} has rank ${r}, its pair has ${entry.rank}`);
       entry.rank = r;
     }
-    let data = toFloat32(t);
+    const data = toFloat32(t);
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) throw corrupt(`${name} contains ${data[i]} at index ${i}`);
     if (compact && which === "B") {
       const s = scalings[key];
       if (typeof s !== "number" || !Number.isFinite(s)) throw corrupt(`no scaling for layer ${layer} ${p}`);
-      // the same float32 rounding of scaling × value as prepareAdapter's transpose
-      data = Float32Array.from(data, (v) => s * v);
+      // the same float32 rounding of scaling × value as prepareAdapter's transpose (in place: data is fresh)
+      for (let i = 0; i < data.length; i++) data[i] = s * data[i]!;
     }
     entry[which] = data;
     parts.set(key, entry);
