@@ -3,6 +3,7 @@
  * adapter) → resolve the adapter → tokenize → generate. The HTTP layer only shapes the result.
  */
 import type { AppDeps } from "../app.ts";
+import { releasing } from "./release.ts";
 import { LoraEdgeError } from "../errors.ts";
 import type { GenerationEvent } from "../runtime/engine.ts";
 import type { SamplingConfig } from "../runtime/sampling.ts";
@@ -65,14 +66,7 @@ export async function prepareChat(deps: AppDeps, req: ChatRequest): Promise<Prep
   };
   const stop = req.stop == null ? [] : typeof req.stop === "string" ? [req.stop] : req.stop;
   const events = engine.generate({ promptIds: ids, maxTokens, sampling, stopStrings: stop, ...(selection.lora ? { lora: selection.lora } : {}) });
-  const release = selection.release;
-  const guarded = (async function* () {
-    try {
-      yield* events;
-    } finally {
-      release?.();
-    }
-  })();
+  const guarded = releasing(events, selection.release);
 
   return {
     modelLabel: selection.adapterLabel ?? (isBaseModelName(req.model, baseName) ? baseName : req.model),
