@@ -91,6 +91,8 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
     d1Databases: ["DB"],
     r2Buckets: ["ADAPTERS"],
     bindings: { ...wranglerVars(), ADMIN_TOKEN: TOKEN },
+    // the model package, as wrangler.toml's [assets] serves it to the Worker
+    assets: { directory: join(ROOT, "models"), binding: "MODELS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
   });
   try {
     const db = await mf.getD1Database("DB");

@@ -1,15 +1,10 @@
 /**
- * The Cloudflare Worker entry: the embedded model package and ORT's wasm come from the bundle;
- * the engine, the adapter cache and the router are created once per isolate, on first use.
+ * The Cloudflare Worker entry: ORT's wasm comes from the bundle, the model package from the
+ * Worker's static assets (`models/`, binding `MODELS`: files too big for a bundle, never served
+ * publicly); the engine, the adapter caches and the router are created once per isolate, on first use.
  */
+import { env as workerEnv } from "cloudflare:workers";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
-import graph from "../models/demo/model.onnx";
-import doraGraph from "../models/demo/model.dora.onnx";
-import weights from "../models/demo/model.weights";
-import manifest from "../models/demo/manifest.json";
-import tokenizer from "../models/demo/tokenizer.json";
-import tokenizerConfig from "../models/demo/tokenizer_config.json";
-import generationConfig from "../models/demo/generation_config.json";
 import routerArtifact from "../models/router/router.json";
 import { createApp, type AppDeps } from "./app.ts";
 import { AdapterCache } from "./adapters/cache.ts";
@@ -25,22 +20,21 @@ import type { AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 import type { Env } from "./env.ts";
 
-const encoder = new TextEncoder();
-/** Bundled files by package path; JSON comes pre-parsed, so it is re-encoded (the bundle is the trust boundary). */
-const files: Record<string, Uint8Array> = {
-  "manifest.json": encoder.encode(JSON.stringify(manifest)),
-  "model.onnx": new Uint8Array(graph),
-  "model.dora.onnx": new Uint8Array(doraGraph),
-  "model.weights": new Uint8Array(weights),
-  "tokenizer.json": encoder.encode(JSON.stringify(tokenizer)),
-  "tokenizer_config.json": encoder.encode(JSON.stringify(tokenizerConfig)),
-  "generation_config.json": encoder.encode(JSON.stringify(generationConfig)),
-};
+/** The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets. */
+const MODEL_PACKAGE = "demo";
 
 let pkg: Promise<ModelPackage> | undefined;
-/** The embedded package (manifest, weights, tokenizer), without an inference session. */
+/** The package (manifest, weights, tokenizer), without an inference session; loaded once per isolate. */
 function embeddedPackage(): Promise<ModelPackage> {
-  pkg ??= loadModelPackage(async (p) => files[p]!, { verify: false });
+  const models = (workerEnv as unknown as Env).MODELS;
+  pkg ??= loadModelPackage(async (path) => {
+    const res = await models.fetch(new Request(`https://models/${MODEL_PACKAGE}/${path}`));
+    if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }).catch((err) => {
+    pkg = undefined; // the next request tries again
+    throw err;
+  });
   return pkg;
 }
 
