@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadRouter } from "../src/router/artifact.ts";
 import { routeText } from "../src/router/decision.ts";
+import { parseJsonlLines } from "../src/router/dataset.ts";
 
 const USAGE = `usage: npx tsx tools/route.ts [--file in.jsonl] [--artifact models/router/router.json]
   Reads JSONL lines with a "text" field (from --file, or stdin without it) and prints one line
@@ -44,19 +45,11 @@ async function main(): Promise<void> {
     if (process.stdin.isTTY) throw new Error("no --file given and nothing on stdin (try --help)");
     input = await readStdin();
   }
-  const out: string[] = [];
-  input.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch {
-      throw new Error(`line ${i + 1}: not valid JSON`);
-    }
+  const out = parseJsonlLines(input, (row, line) => {
     const text = typeof row === "object" && row !== null ? (row as { text?: unknown }).text : undefined;
-    if (typeof text !== "string") throw new Error(`line ${i + 1}: expected an object with a string "text" field`);
+    if (typeof text !== "string") throw new Error(`line ${line}: expected an object with a string "text" field`);
     const decision = routeText(router, text);
-    out.push(JSON.stringify({ text, domain: decision.domain, confidence: Number(decision.confidence.toFixed(4)) }));
+    return JSON.stringify({ text, domain: decision.domain, confidence: Number(decision.confidence.toFixed(4)) });
   });
   if (out.length > 0) process.stdout.write(out.join("\n") + "\n");
 }

@@ -15,7 +15,21 @@ const labelledRowSchema = z.object({ text: z.string(), domain: z.string().min(1)
  * @example parseLabelledJsonl('{"text":"where is my order","domain":"support"}\n') // → [{text: "where is my order", domain: "support"}]
  */
 export function parseLabelledJsonl(jsonl: string): LabelledExample[] {
-  const examples: LabelledExample[] = [];
+  return parseJsonlLines(jsonl, (value, line) => {
+    const row = labelledRowSchema.safeParse(value);
+    if (!row.success) throw new Error(`line ${line}: expected {"text": string, "domain": string}`);
+    return { text: row.data.text, domain: row.data.domain };
+  });
+}
+
+/**
+ * Each non-blank line of JSONL through `read` (with its 1-based number); a line that is not JSON
+ * throws with its number.
+ *
+ * @example parseJsonlLines('{"text":"hi"}\n', (v) => (v as { text: string }).text) // → ["hi"]
+ */
+export function parseJsonlLines<T>(jsonl: string, read: (value: unknown, line: number) => T): T[] {
+  const out: T[] = [];
   jsonl.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     let value: unknown;
@@ -24,11 +38,9 @@ export function parseLabelledJsonl(jsonl: string): LabelledExample[] {
     } catch {
       throw new Error(`line ${i + 1}: not valid JSON`);
     }
-    const row = labelledRowSchema.safeParse(value);
-    if (!row.success) throw new Error(`line ${i + 1}: expected {"text": string, "domain": string}`);
-    examples.push({ text: row.data.text, domain: row.data.domain });
+    out.push(read(value, i + 1));
   });
-  return examples;
+  return out;
 }
 
 /**
