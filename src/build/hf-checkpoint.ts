@@ -7,27 +7,24 @@ import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { parseSafetensors, toFloat32 } from "../adapters/safetensors.ts";
-import type { Architecture } from "../runtime/manifest.ts";
+import { architectureSchema, type Architecture } from "../runtime/manifest.ts";
 import type { HfWeights } from "./llama-graph.ts";
 
 const SUPPORTED = ["LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM"];
 
+/** `config.json`: the manifest's required dims under the same names, plus HF's optional fields. */
 const hfConfigSchema = z.looseObject({
+  ...architectureSchema.pick({
+    model_type: true, vocab_size: true, hidden_size: true, intermediate_size: true, num_hidden_layers: true,
+    num_attention_heads: true, max_position_embeddings: true, rms_norm_eps: true,
+  }).shape,
   architectures: z.array(z.string()).optional(),
-  model_type: z.string(),
-  vocab_size: z.number().int().positive(),
-  hidden_size: z.number().int().positive(),
-  intermediate_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  num_attention_heads: z.number().int().positive(),
   num_key_value_heads: z.number().int().positive().optional(),
   head_dim: z.number().int().positive().nullish(),
-  max_position_embeddings: z.number().int().positive(),
   rope_theta: z.number().positive().optional(),
   /** transformers ≥ 5 writes `rope_parameters: {rope_theta, rope_type}` instead of `rope_theta` */
   rope_parameters: z.looseObject({ rope_theta: z.number().positive().optional(), rope_type: z.string().optional() }).nullish(),
   use_sliding_window: z.boolean().optional(),
-  rms_norm_eps: z.number().positive(),
   tie_word_embeddings: z.boolean().default(false),
   attention_bias: z.boolean().optional(),
   hidden_act: z.string().default("silu"),
