@@ -2,10 +2,9 @@
  * A model package's weights read back into Hugging Face names and layouts, dequantized: what the
  * package serves, as float32. Merging adapters starts here.
  */
-import { dequantizeInt4, dequantizeInt8 } from "./quantize.ts";
 import type { HfWeights } from "./llama-graph.ts";
 import { hfLinearName } from "./llama-graph.ts";
-import { readBaseWeight } from "../runtime/base-weights.ts";
+import { readBaseWeight, readLinearWeight, readWeightTensor } from "../runtime/base-weights.ts";
 import { PROJECTIONS, projectionShape, type Architecture } from "../runtime/manifest.ts";
 import type { ModelPackage } from "../runtime/model-package.ts";
 
@@ -23,11 +22,7 @@ export function unpackModelPackage(pkg: ModelPackage): { arch: Architecture; wei
   const { manifest } = pkg;
   const a = manifest.architecture;
   const format = manifest.quantization.weights;
-  const tensor = <T extends Float32Array | Int8Array | Uint8Array>(name: string, Ctor: new (b: ArrayBuffer) => T): T => {
-    const e = manifest.weights_index[name];
-    if (!e) throw new Error(`weights file has no tensor ${name}`);
-    return new Ctor(pkg.weights.slice(e.offset, e.offset + e.bytes).buffer);
-  };
+  const tensor = <T extends Float32Array | Int8Array | Uint8Array>(name: string, Ctor: new (b: ArrayBuffer) => T): T => readWeightTensor(manifest, pkg.weights, name, Ctor);
   const w: HfWeights = new Map();
   const { vocab_size: V, hidden_size: d } = a;
   if (format === "fp32") {
@@ -55,12 +50,7 @@ export function unpackModelPackage(pkg: ModelPackage): { arch: Architecture; wei
   }
   w.set("model.norm.weight", tensor("norm", Float32Array));
   // the served lm_head, quantized on its own: unpacked as an untied head so nothing is re-derived
-  const head =
-    format === "fp32"
-      ? tensor("lm_head", Float32Array)
-      : format === "int8"
-        ? dequantizeInt8({ q: tensor("lm_head.q", Int8Array), scale: tensor("lm_head.scale", Float32Array), K: d, N: V })
-        : dequantizeInt4({ packed: tensor("lm_head.q4", Uint8Array), scales: tensor("lm_head.scales", Float32Array), zeros: tensor("lm_head.zeros", Uint8Array), K: d, N: V, blockSize: manifest.quantization.block_size ?? 32 });
+  const head = readLinearWeight(manifest, pkg.weights, "lm_head", d, V); // [d, V]
   w.set("lm_head.weight", toLinear(head, d, V));
   return { arch: { ...a, tie_word_embeddings: false }, weights: w };
 }

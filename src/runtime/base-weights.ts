@@ -8,11 +8,33 @@ import { groupLayout, LORA_GROUPS, type ModelManifest, type Projection } from ".
 // the inverse of the builder's quantizers: pure functions, safe in the Worker
 import { dequantizeInt4, dequantizeInt8 } from "../build/quantize.ts";
 
-function view(manifest: ModelManifest, weights: Uint8Array, name: string) {
+/**
+ * One tensor of the weights file, by its `weights_index` name, as a typed array (copied: typed
+ * views need alignment).
+ *
+ * @example const scale = readWeightTensor(manifest, weights, "embed_tokens.scale", Float32Array);
+ */
+export function readWeightTensor<T extends Float32Array | Int8Array | Uint8Array>(manifest: ModelManifest, weights: Uint8Array, name: string, Ctor: new (b: ArrayBuffer) => T): T {
   const e = manifest.weights_index[name];
   if (!e) throw new LoraEdgeError(500, "invalid_model_package", `weights file has no tensor ${name}`);
-  const bytes = weights.slice(e.offset, e.offset + e.bytes); // copy: typed views need alignment
-  return { e, buffer: bytes.buffer };
+  return new Ctor(weights.slice(e.offset, e.offset + e.bytes).buffer);
+}
+
+/**
+ * A linear layer's served weight `[K, N]`, dequantized from the package's format.
+ *
+ * @example readLinearWeight(manifest, weights, "lm_head", hidden, vocab)
+ */
+export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, name: string, K: number, N: number): Float32Array {
+  const t = <T extends Float32Array | Int8Array | Uint8Array>(suffix: string, Ctor: new (b: ArrayBuffer) => T) => readWeightTensor(manifest, weights, `${name}${suffix}`, Ctor);
+  switch (manifest.quantization.weights) {
+    case "fp32":
+      return t("", Float32Array);
+    case "int8":
+      return dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
+    case "int4":
+      return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), zeros: t(".zeros", Uint8Array), K, N, blockSize: manifest.quantization.block_size ?? 32 });
+  }
 }
 
 /** @example const w = readBaseWeight(manifest, weights, 0, "k_proj"); // Float32Array [hidden, kv_heads*head_dim] */
@@ -21,28 +43,7 @@ export function readBaseWeight(manifest: ModelManifest, weights: Uint8Array, lay
   const group = LORA_GROUPS.find((g) => (g.projections as readonly string[]).includes(proj))!.name;
   const { in: K, out: N, columns } = groupLayout(arch, group);
   const [c0, c1] = columns[proj]!;
-  const base = `layers.${layer}.${group}.weight`;
-  const fused = new Float32Array(K * N); // [K, N]
-  switch (manifest.quantization.weights) {
-    case "fp32":
-      fused.set(new Float32Array(view(manifest, weights, base).buffer));
-      break;
-    case "int8":
-      fused.set(dequantizeInt8({ q: new Int8Array(view(manifest, weights, `${base}.q`).buffer), scale: new Float32Array(view(manifest, weights, `${base}.scale`).buffer), K, N }));
-      break;
-    case "int4":
-      fused.set(
-        dequantizeInt4({
-          packed: new Uint8Array(view(manifest, weights, `${base}.q4`).buffer),
-          scales: new Float32Array(view(manifest, weights, `${base}.scales`).buffer),
-          zeros: new Uint8Array(view(manifest, weights, `${base}.zeros`).buffer),
-          K,
-          N,
-          blockSize: manifest.quantization.block_size ?? 32,
-        }),
-      );
-      break;
-  }
+  const fused = readLinearWeight(manifest, weights, `layers.${layer}.${group}.weight`, K, N); // [K, N]
   const out = new Float32Array(K * (c1 - c0));
   for (let k = 0; k < K; k++) out.set(fused.subarray(k * N + c0, k * N + c1), k * (c1 - c0));
   return out;
