@@ -81,11 +81,3 @@ export function createApp(deps: AppDeps) {
   app.onError(errorResponse);
   return app;
 }
-
-/** Selection for deployments without adapters: `base` (or the base's name) and `auto` run the base model. */
-export async function baseOnlySelection(req: ChatRequest, _messages: unknown, engine: Engine): Promise<AdapterSelection> {
-  if (req.adapters?.length || !(req.model === "base" || req.model === "auto" || req.model === engine.manifest.name)) {
-    throw new LoraEdgeError(404, "model_not_found", `The model \`${req.model}\` does not exist`, { param: "model" });
-  }
-  return { reason: req.model === "auto" ? "fallback" : "base", loadMs: 0 };
-}

@@ -125,7 +125,8 @@ export class Engine {
     };
     const session = await this.sessionFor(opts.lora);
     // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
-    for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
+    const accepted = inputsOf(session);
+    for (const name of Object.keys(feeds)) if (!accepted.has(name)) delete feeds[name];
     const out = await runSession(session, feeds);
     const a = this.manifest.architecture;
     const tensors: Record<string, ort.Tensor> = {};
@@ -194,6 +195,14 @@ export class Engine {
     }
     yield { type: "done", finishReason, promptTokens: n, completionTokens: completion, prefillMs, decodeMs: performance.now() - t1 };
   }
+}
+
+const sessionInputs = new WeakMap<ort.InferenceSession, Set<string>>();
+/** A session's input names, as a set computed once (looked up on every decode step). */
+function inputsOf(session: ort.InferenceSession): Set<string> {
+  let names = sessionInputs.get(session);
+  if (!names) sessionInputs.set(session, (names = new Set(session.inputNames)));
+  return names;
 }
 
 function firstStop(text: string, stops: readonly string[]): number {
