@@ -16,9 +16,9 @@ import { buildTokenizer } from "../src/build/tokenizer.ts";
 import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
 import { Engine } from "../src/runtime/engine.ts";
 import { loadModelPackage } from "../src/runtime/model-package.ts";
-import { LORA_GROUPS, groupLayout, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
+import type { Architecture, WeightFormat } from "../src/runtime/manifest.ts";
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
-import { seededNormal } from "../src/runtime/random.ts";
+import { randomFeeds } from "../test/support/feeds.ts";
 import { wasmHeapBytes } from "../src/runtime/ort.ts";
 import { PRESETS } from "../src/build/presets.ts";
 
@@ -44,22 +44,6 @@ function median(xs: number[]) {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** A random rank-`r` adapter on all seven projections, as prepared feeds (q|k|v and gate|up block-diagonal). */
-export function randomFeeds(arch: Architecture, r: number, seed = 5): LoraFeeds {
-  const normal = seededNormal(seed);
-  const layers: LoraFeeds["layers"] = [];
-  for (let l = 0; l < arch.num_hidden_layers; l++) {
-    const layer: LoraFeeds["layers"][number] = {};
-    for (const g of LORA_GROUPS) {
-      const { in: K, out: N } = groupLayout(arch, g.name);
-      const rank = r * g.projections.length;
-      layer[g.name] = { rank, A: Float32Array.from({ length: K * rank }, () => 0.02 * normal()), B: Float32Array.from({ length: rank * N }, () => 0.02 * normal()) };
-    }
-    layers.push(layer);
-  }
-  return { layers, dora: false };
-}
-
 type Lane = { engine: Engine; lora?: LoraFeeds };
 
 /**
@@ -70,20 +54,21 @@ type Lane = { engine: Engine; lora?: LoraFeeds };
 async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
   const state = await Promise.all(
     lanes.map(async ({ engine, lora }) => {
-      const loraTensors = engine.loraTensors(lora);
+      const inputs = engine.uploadLora(lora);
       const t0 = performance.now();
-      const { present } = await engine.forward(prompt, { loraTensors });
-      return { engine, loraTensors, present, prefillMs: performance.now() - t0, times: [] as number[] };
+      const { present } = await engine.forward(prompt, { lora: inputs });
+      return { engine, inputs, present, prefillMs: performance.now() - t0, times: [] as number[] };
     }),
   );
   for (let i = 0; i < steps; i++) {
     for (let j = 0; j < state.length; j++) {
       const lane = state[(i + j) % state.length]!;
       const t = performance.now();
-      ({ present: lane.present } = await lane.engine.forward([(i * 7) % 200], { past: lane.present, loraTensors: lane.loraTensors }));
+      ({ present: lane.present } = await lane.engine.forward([(i * 7) % 200], { past: lane.present, lora: lane.inputs }));
       lane.times.push(performance.now() - t);
     }
   }
+  for (const l of state) l.inputs.release();
   return state.map((l) => ({ prefillMs: l.prefillMs, stepMs: median(l.times.slice(4)) }));
 }
 
@@ -154,12 +139,13 @@ async function childServing(arch: Architecture, format: WeightFormat) {
   // 50 adapters: stored forms in the warm tier plus a full hot tier (the Worker's defaults)
   const storedBytes = serializePreparedAdapter(a, arch, pefts[0]).byteLength;
   const cache50 = 50 * storedBytes + limitsSchema.parse({}).ADAPTER_HOT_BYTES;
-  // hot switch: what a request with a cached adapter does before its first step
+  // hot switch: what a request with a cached adapter does before its first step (compose, copy its feeds into ORT's heap)
   const switches: number[] = [];
   for (let i = 0; i < 200; i++) {
     const t = performance.now();
-    engine.loraTensors(composeAdapters(arch, [{ adapter: i % 2 ? a : b, weight: 1 }]));
+    const inputs = engine.uploadLora(composeAdapters(arch, [{ adapter: i % 2 ? a : b, weight: 1 }]));
     switches.push(performance.now() - t);
+    inputs.release();
   }
   // naive switch: merge the adapter into the weights, rebuild the package and its session
   const t0 = performance.now();

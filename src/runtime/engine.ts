@@ -10,7 +10,7 @@ import { LoraEdgeError } from "../errors.ts";
 import { LORA_GROUPS, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import type { ModelPackage } from "./model-package.ts";
-import { createSession, initOrt, ort, runSession } from "./ort.ts";
+import { createSession, HeapTensor, initOrt, ort, runSession, type Feed } from "./ort.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
 import { createTokenizer, type ChatTokenizer } from "./tokenizer.ts";
 import { readBaseWeight } from "./base-weights.ts";
@@ -30,6 +30,12 @@ export type GenerateRequest = {
   signal?: AbortSignal;
 };
 
+/**
+ * A request's LoRA inputs, copied into ORT's heap once and fed by reference on every step
+ * (src/runtime/ort.ts). `release()` frees them; call it when the request ends.
+ */
+export type LoraInputs = { readonly tensors: Record<string, Feed>; readonly dora: boolean; release(): void };
+
 export type FinishReason = "stop" | "length";
 export type GenerationEvent =
   | { type: "token"; id: number; text: string }
@@ -44,7 +50,8 @@ export class Engine {
   private readonly pkg: ModelPackage;
   private readonly session: ort.InferenceSession;
   private doraSession: Promise<ort.InferenceSession> | undefined;
-  private readonly emptyLora: Record<string, ort.Tensor>;
+  /** rank-0 inputs, in the heap for the engine's lifetime */
+  private readonly emptyLora: LoraInputs;
 
   private constructor(pkg: ModelPackage, session: ort.InferenceSession) {
     this.pkg = pkg;
@@ -52,7 +59,7 @@ export class Engine {
     this.modelHash = pkg.hash;
     this.session = session;
     this.tokenizer = createTokenizer({ tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: pkg.generationConfig });
-    this.emptyLora = this.loraTensors(undefined);
+    this.emptyLora = { ...this.uploadLora(undefined), release() {} };
   }
 
   /** Create the session; pass ORT's precompiled wasm Module inside workerd. */
@@ -82,28 +89,39 @@ export class Engine {
     return { length: 0, tensors };
   }
 
-  /** LoRA feeds → graph input tensors, once per request (rank 0 where a group has no feed). */
-  loraTensors(lora: LoraFeeds | undefined): Record<string, ort.Tensor> {
+  /**
+   * LoRA feeds → the graph's LoRA inputs (rank 0 where a group has no feed), copied into ORT's heap
+   * once per request; every step then feeds them without copying. Release them when done.
+   */
+  uploadLora(lora: LoraFeeds | undefined): LoraInputs {
     const a = this.manifest.architecture;
-    const out: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < a.num_hidden_layers; l++) {
-      for (const { name } of LORA_GROUPS) {
-        const { in: K, out: N } = groupLayout(a, name);
-        const feed = lora?.layers[l]?.[name];
-        const r = feed?.rank ?? 0;
-        if (feed && (feed.A.length !== K * r || feed.B.length !== r * N)) {
-          throw new LoraEdgeError(400, "invalid_adapter", `LoRA feed for layer ${l} ${name} has wrong sizes for rank ${r}`);
+    const tensors: Record<string, HeapTensor> = {};
+    const release = () => {
+      for (const t of Object.values(tensors)) t.dispose();
+    };
+    try {
+      for (let l = 0; l < a.num_hidden_layers; l++) {
+        for (const { name } of LORA_GROUPS) {
+          const { in: K, out: N } = groupLayout(a, name);
+          const feed = lora?.layers[l]?.[name];
+          const r = feed?.rank ?? 0;
+          if (feed && (feed.A.length !== K * r || feed.B.length !== r * N)) {
+            throw new LoraEdgeError(400, "invalid_adapter", `LoRA feed for layer ${l} ${name} has wrong sizes for rank ${r}`);
+          }
+          tensors[io.loraA(l, name)] = new HeapTensor(new ort.Tensor("float32", feed?.A ?? new Float32Array(0), [K, r]));
+          tensors[io.loraB(l, name)] = new HeapTensor(new ort.Tensor("float32", feed?.B ?? new Float32Array(0), [r, N]));
+          if (lora?.dora) tensors[io.doraScale(l, name)] = new HeapTensor(new ort.Tensor("float32", feed?.scale ?? new Float32Array(N).fill(1), [N]));
         }
-        out[io.loraA(l, name)] = new ort.Tensor("float32", feed?.A ?? new Float32Array(0), [K, r]);
-        out[io.loraB(l, name)] = new ort.Tensor("float32", feed?.B ?? new Float32Array(0), [r, N]);
-        if (lora?.dora) out[io.doraScale(l, name)] = new ort.Tensor("float32", feed?.scale ?? new Float32Array(N).fill(1), [N]);
       }
+    } catch (e) {
+      release();
+      throw e;
     }
-    return out;
+    return { tensors, dora: lora?.dora ?? false, release };
   }
 
-  private sessionFor(lora: LoraFeeds | undefined): Promise<ort.InferenceSession> {
-    if (!lora?.dora) return Promise.resolve(this.session);
+  private sessionFor(dora: boolean): Promise<ort.InferenceSession> {
+    if (!dora) return Promise.resolve(this.session);
     const graph = this.pkg.doraGraph;
     if (!graph) throw new LoraEdgeError(400, "dora_not_supported", "this model package has no DoRA graph; rebuild it with --dora");
     this.doraSession ??= createSession(graph, { path: this.manifest.files.weights.path, data: this.pkg.weights });
@@ -114,16 +132,26 @@ export class Engine {
    * One forward pass over `ids` after `past`; logits of the last `logitsToKeep` positions.
    * Runs are serialised process-wide (src/runtime/ort.ts): ORT's WASM backend runs one call at a time.
    */
-  async forward(ids: readonly number[], opts: { past?: KvCache; lora?: LoraFeeds; loraTensors?: Record<string, ort.Tensor>; logitsToKeep?: number } = {}) {
+  async forward(ids: readonly number[], opts: { past?: KvCache; lora?: LoraFeeds | LoraInputs; logitsToKeep?: number } = {}) {
     const past = opts.past ?? this.emptyCache();
     const keep = opts.logitsToKeep ?? 1;
-    const feeds: Record<string, ort.Tensor> = {
+    // feeds given as plain arrays are uploaded for this one pass
+    const lora = !opts.lora ? this.emptyLora : "tensors" in opts.lora ? opts.lora : this.uploadLora(opts.lora);
+    try {
+      return await this.run(ids, past, keep, lora);
+    } finally {
+      if (lora !== opts.lora) lora.release();
+    }
+  }
+
+  private async run(ids: readonly number[], past: KvCache, keep: number, lora: LoraInputs) {
+    const feeds: Record<string, Feed> = {
       ...past.tensors,
-      ...(opts.loraTensors ?? (opts.lora ? this.loraTensors(opts.lora) : this.emptyLora)),
+      ...lora.tensors,
       [io.inputIds]: new ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]),
       [io.logitsToKeep]: new ort.Tensor("int64", BigInt64Array.of(BigInt(keep)), [1]),
     };
-    const session = await this.sessionFor(opts.lora);
+    const session = await this.sessionFor(lora.dora);
     // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
     const accepted = inputsOf(session);
     for (const name of Object.keys(feeds)) if (!accepted.has(name)) delete feeds[name];
@@ -147,19 +175,28 @@ export class Engine {
     if (n >= this.contextLength) {
       throw new LoraEdgeError(400, "context_length_exceeded", `This model's maximum context length is ${this.contextLength} tokens; the prompt has ${n}.`, { param: "messages" });
     }
+    const lora = req.lora ? this.uploadLora(req.lora) : this.emptyLora;
+    try {
+      yield* this.decode(req, lora);
+    } finally {
+      lora.release(); // also when the consumer stops early (its return() runs this)
+    }
+  }
+
+  private async *decode(req: GenerateRequest, lora: LoraInputs): AsyncGenerator<GenerationEvent> {
+    const n = req.promptIds.length;
     const maxTokens = Math.min(req.maxTokens, this.contextLength - n);
     const stopIds = new Set(req.stopTokenIds ?? this.tokenizer.eosTokenIds);
     const stops = (req.stopStrings ?? []).filter((s) => s.length > 0);
     const sample = createSampler(req.sampling);
     const detok = this.tokenizer.createDecoderStream({ skipSpecialTokens: true });
-    const loraTensors = this.loraTensors(req.lora);
     const holdBack = stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
 
     let pending = ""; // decoded text not yet emitted (may hold the start of a stop string)
     let completion = 0;
     let finishReason: FinishReason = "length";
     const t0 = performance.now();
-    let { logits, present } = await this.forward(req.promptIds, { loraTensors, lora: req.lora });
+    let { logits, present } = await this.forward(req.promptIds, { lora });
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
     while (completion < maxTokens) {
@@ -182,7 +219,7 @@ export class Engine {
       yield { type: "token", id, text: pending.slice(0, safe) };
       pending = pending.slice(safe);
       if (completion >= maxTokens) break;
-      ({ logits, present } = await this.forward([id], { past: present, loraTensors, lora: req.lora }));
+      ({ logits, present } = await this.forward([id], { past: present, lora }));
     }
     if (finishReason === "length") {
       pending += detok.flush();

@@ -1,10 +1,19 @@
 /**
- * onnxruntime-web (WASM backend) set up so it runs in Node, browsers and workerd alike.
+ * onnxruntime-web (WASM backend) set up so it runs in Node, browsers and workerd alike, plus the one
+ * thing its JS layer lacks on the CPU: inputs that stay in ORT's heap between runs.
  *
  * workerd forbids compiling WebAssembly from bytes, so a Worker imports ORT's `.wasm` as a
  * precompiled `WebAssembly.Module` and passes it here. ORT cannot hand emscripten an
  * `instantiateWasm` hook, so while ORT initialises we substitute that Module for the bytes it tries
  * to instantiate (FACTS.md), then restore `WebAssembly.instantiate`.
+ *
+ * ORT-web's `session.run` copies every input into the wasm heap and frees it again, on every run;
+ * it has IO binding only for GPU buffers. A LoRA adapter's feeds are the same on every decode step
+ * of a request (2.5 MiB at r=16 on the demo model, a sixth of the int8 weights), so copying them per
+ * step costs more than the side paths compute. `HeapTensor` copies a tensor into the heap once, and
+ * `runSession` calls ORT's exported C API (`OrtRun`, the same calls ORT-web's own `run` makes) with
+ * those tensors by reference. No library offers this; ORT-web's C API is stable across versions
+ * because its own JS layer is written against it, and the tests run every numeric check through it.
  */
 import * as ort from "onnxruntime-web/wasm";
 
@@ -12,6 +21,20 @@ export { ort };
 
 let initialised: Promise<void> | undefined;
 let wasmMemory: WebAssembly.Memory | undefined;
+let api: OrtApi | undefined;
+let heapTensorTotal = 0;
+
+/** The part of ORT's exported C API (onnxruntime/wasm/api.h) that `runSession` and `HeapTensor` call. */
+type OrtApi = {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  _OrtGetLastError(codeOut: number, messageOut: number): number;
+  _OrtCreateTensor(type: number, data: number, bytes: number, dims: number, rank: number, location: number): number;
+  _OrtGetTensorData(tensor: number, typeOut: number, dataOut: number, dimsOut: number, rankOut: number): number;
+  _OrtReleaseTensor(tensor: number): number;
+  _OrtFree(ptr: number): number;
+  _OrtRun(session: number, inNames: number, inValues: number, inCount: number, outNames: number, outCount: number, outValues: number, runOptions: number): number | Promise<number>;
+};
 
 /**
  * Initialise ORT once per isolate or process. Pass `wasmModule` inside workerd.
@@ -36,21 +59,41 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
       return result;
     }) as typeof WebAssembly.instantiate;
     WebAssembly.instantiate = substitute;
+    // emscripten sets each exported function on its Module object (`Module._OrtRun = …`); a setter
+    // on Object.prototype, present only during initialisation, sees that object once
+    Object.defineProperty(Object.prototype, MODULE_TRAP, {
+      configurable: true,
+      set(this: Record<string, unknown>, value: unknown) {
+        Object.defineProperty(this, MODULE_TRAP, { value, writable: true, enumerable: true, configurable: true });
+        api ??= this as unknown as OrtApi;
+      },
+    });
     try {
       // a one-node graph forces ORT's wasm initialisation now, while the substitute is in place
       await ort.InferenceSession.create(IDENTITY_GRAPH);
     } finally {
       WebAssembly.instantiate = original;
+      delete (Object.prototype as Record<string, unknown>)[MODULE_TRAP];
+    }
+    if (!api || !wasmMemory || typeof api._OrtRun !== "function" || typeof api._malloc !== "function") {
+      throw new Error("onnxruntime-web's wasm module did not expose its C API (OrtRun, malloc) as expected");
     }
   })();
   return initialised;
 }
+
+const MODULE_TRAP = "_OrtRun";
 
 function findMemory(namespaces: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
   for (const ns of Object.values(namespaces ?? {})) {
     for (const v of Object.values(ns ?? {})) if (v instanceof WebAssembly.Memory) return v;
   }
   return undefined;
+}
+
+/** Bytes held in the heap by live `HeapTensor`s (adapter feeds of requests in flight). */
+export function heapTensorBytes(): number {
+  return heapTensorTotal;
 }
 
 /** Bytes of ORT's WebAssembly heap now (it grows and never shrinks): the engine's resident memory. */
@@ -80,9 +123,197 @@ function serialised<T>(call: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** Run a session, never overlapping another ORT call. */
-export function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-  return serialised(() => session.run(feeds));
+/** An input for `runSession`: an ordinary tensor (copied in for this run only) or one already in the heap. */
+export type Feed = ort.Tensor | HeapTensor;
+export type Outputs = Record<string, ort.Tensor>;
+
+/**
+ * Run a session, never overlapping another ORT call: ordinary tensors are copied in for this run,
+ * `HeapTensor`s are passed by reference; every output is copied out to a new `ort.Tensor`.
+ */
+export function runSession(session: ort.InferenceSession, feeds: Record<string, Feed>): Promise<Outputs> {
+  return serialised(() => runInHeap(session, feeds));
+}
+
+async function runInHeap(session: ort.InferenceSession, feeds: Record<string, Feed>): Promise<Outputs> {
+  const c = ortApi();
+  const names = namesOf(session);
+  const inputs = Object.keys(feeds);
+  const missing = [...names.input.keys()].filter((n) => !(n in feeds));
+  if (missing.length) throw new Error(`input '${missing[0]}' is missing from the feeds`);
+  const temporary: HeapTensor[] = [];
+  const outCount = names.output.length;
+  // [input names | input values | output names | output values], 4-byte pointers (wasm32)
+  const table = c._malloc(4 * (2 * inputs.length + 2 * outCount));
+  try {
+    let heap = new Int32Array(wasmMemory!.buffer);
+    for (let i = 0; i < inputs.length; i++) {
+      const name = inputs[i]!;
+      const namePtr = names.input.get(name);
+      if (namePtr === undefined) throw new Error(`input '${name}' is not an input of this session`);
+      const feed = feeds[name]!;
+      let tensor: HeapTensor;
+      if (feed instanceof HeapTensor) tensor = feed;
+      else temporary.push((tensor = new HeapTensor(feed)));
+      heap = new Int32Array(wasmMemory!.buffer); // a copy-in may have grown the heap
+      heap[(table >> 2) + i] = namePtr;
+      heap[(table >> 2) + inputs.length + i] = tensor.handle;
+    }
+    const outNames = table + 8 * inputs.length;
+    const outValues = outNames + 4 * outCount;
+    for (let i = 0; i < outCount; i++) {
+      heap[(outNames >> 2) + i] = names.output[i]!;
+      heap[(outValues >> 2) + i] = 0; // ORT allocates the outputs
+    }
+    const code = await c._OrtRun(sessionHandle(session), table, table + 4 * inputs.length, inputs.length, outNames, outCount, outValues, 0);
+    if (code !== 0) throwLastError("OrtRun failed");
+    const out: Outputs = {};
+    for (let i = 0; i < outCount; i++) {
+      const handle = new Int32Array(wasmMemory!.buffer)[(outValues >> 2) + i]!;
+      try {
+        out[session.outputNames[i]!] = copyOut(handle);
+      } finally {
+        c._OrtReleaseTensor(handle);
+      }
+    }
+    return out;
+  } finally {
+    for (const t of temporary) t.dispose();
+    c._free(table);
+  }
+}
+
+/**
+ * A tensor copied into ORT's wasm heap once, to be fed to any number of runs by reference. Call
+ * `dispose()` when no run will use it again (a disposed tensor cannot be fed).
+ */
+export class HeapTensor {
+  readonly type: ort.Tensor.Type;
+  readonly dims: readonly number[];
+  readonly byteLength: number;
+  #handle: number;
+  #data: number;
+
+  constructor(tensor: ort.Tensor) {
+    const c = ortApi();
+    const type = TENSOR_TYPES[tensor.type];
+    if (type === undefined || tensor.location !== "cpu") throw new Error(`cannot copy a ${tensor.type} tensor on '${tensor.location}' into the heap`);
+    const bytes = tensor.data as ArrayBufferView;
+    this.type = tensor.type;
+    this.dims = [...tensor.dims];
+    this.byteLength = bytes.byteLength;
+    this.#data = c._malloc(Math.max(1, bytes.byteLength));
+    new Uint8Array(wasmMemory!.buffer).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.#data);
+    const dims = c._malloc(4 * Math.max(1, this.dims.length));
+    new Int32Array(wasmMemory!.buffer).set(this.dims, dims >> 2);
+    this.#handle = c._OrtCreateTensor(type, this.#data, bytes.byteLength, dims, this.dims.length, 1 /* cpu */);
+    c._free(dims);
+    if (this.#handle === 0) {
+      c._free(this.#data);
+      throwLastError("OrtCreateTensor failed");
+    }
+    heapTensorTotal += this.byteLength;
+  }
+
+  get handle(): number {
+    if (this.#handle === 0) throw new Error("this HeapTensor was disposed");
+    return this.#handle;
+  }
+
+  /** Free the heap copy. Idempotent. */
+  dispose(): void {
+    if (this.#handle === 0) return;
+    const c = ortApi();
+    c._OrtReleaseTensor(this.#handle);
+    c._free(this.#data);
+    this.#handle = 0;
+    heapTensorTotal -= this.byteLength;
+  }
+}
+
+/** ONNX TensorProto data types ORT's C API takes, for the tensor types we feed and read. */
+const TENSOR_TYPES: Partial<Record<ort.Tensor.Type, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 };
+const ARRAYS: Record<number, [ort.Tensor.Type, { new (b: ArrayBuffer): ort.Tensor.DataType; BYTES_PER_ELEMENT: number }]> = {
+  1: ["float32", Float32Array],
+  2: ["uint8", Uint8Array],
+  3: ["int8", Int8Array],
+  6: ["int32", Int32Array],
+  7: ["int64", BigInt64Array],
+  9: ["bool", Uint8Array],
+  10: ["float16", Uint16Array],
+};
+
+/** An ORT output value → a JS tensor with its own copy of the data. */
+function copyOut(handle: number): ort.Tensor {
+  const c = ortApi();
+  const slots = c._malloc(16); // type, data, dims, rank
+  try {
+    if (c._OrtGetTensorData(handle, slots, slots + 4, slots + 8, slots + 12) !== 0) throwLastError("OrtGetTensorData failed");
+    const [typeId, data, dimsPtr, rank] = new Int32Array(wasmMemory!.buffer, slots, 4) as unknown as [number, number, number, number];
+    const dims = Array.from(new Int32Array(wasmMemory!.buffer, dimsPtr, rank));
+    c._OrtFree(dimsPtr);
+    const kind = ARRAYS[typeId];
+    if (!kind) throw new Error(`output of ONNX type ${typeId} is not supported`);
+    const [type, Array_] = kind;
+    const bytes = dims.reduce((n, d) => n * d, 1) * Array_.BYTES_PER_ELEMENT;
+    const copy = new ArrayBuffer(bytes);
+    new Uint8Array(copy).set(new Uint8Array(wasmMemory!.buffer, data, bytes));
+    return new ort.Tensor(type, new Array_(copy) as never, dims);
+  } finally {
+    c._free(slots);
+  }
+}
+
+type SessionNames = { input: Map<string, number>; output: number[] };
+const sessionNames = new WeakMap<ort.InferenceSession, SessionNames>();
+/** The session's input and output names as NUL-terminated strings in the heap, written once per session. */
+function namesOf(session: ort.InferenceSession): SessionNames {
+  let names = sessionNames.get(session);
+  if (!names) {
+    names = { input: new Map(session.inputNames.map((n) => [n, heapString(n)])), output: session.outputNames.map(heapString) };
+    sessionNames.set(session, names);
+  }
+  return names;
+}
+
+function heapString(s: string): number {
+  const bytes = new TextEncoder().encode(s);
+  const ptr = ortApi()._malloc(bytes.length + 1);
+  const heap = new Uint8Array(wasmMemory!.buffer);
+  heap.set(bytes, ptr);
+  heap[ptr + bytes.length] = 0;
+  return ptr;
+}
+
+/** ORT-web's session handler holds the C session handle as `sessionId`. */
+function sessionHandle(session: ort.InferenceSession): number {
+  const id = (session as unknown as { handler?: { sessionId?: unknown } }).handler?.sessionId;
+  if (typeof id !== "number" || id === 0) throw new Error("not an onnxruntime-web WASM session");
+  return id;
+}
+
+function throwLastError(what: string): never {
+  const c = ortApi();
+  const slots = c._malloc(8);
+  try {
+    c._OrtGetLastError(slots, slots + 4);
+    const [code, message] = new Int32Array(wasmMemory!.buffer, slots, 2) as unknown as [number, number];
+    throw new Error(`${what}: ORT error ${code}: ${message ? cString(message) : "(no message)"}`);
+  } finally {
+    c._free(slots);
+  }
+}
+
+function cString(ptr: number): string {
+  const heap = new Uint8Array(wasmMemory!.buffer);
+  let end = ptr;
+  while (heap[end] !== 0) end++;
+  return new TextDecoder().decode(heap.slice(ptr, end)); // a copy: TextDecoder refuses shared memory
+}
+
+function ortApi(): OrtApi {
+  if (!api) throw new Error("initOrt() has not completed");
+  return api;
 }
 
 /** Create an inference session from graph bytes and its external weights (serialised, see above). */

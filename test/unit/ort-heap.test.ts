@@ -1,0 +1,150 @@
+/**
+ * The heap-resident run path (src/runtime/ort.ts): tensors copied into ORT's heap once and fed by
+ * reference give what the same tensors copied in per run give, against a float64 oracle; bad feeds
+ * fail with ORT's message and leave nothing behind; a request's adapter feeds are freed however its
+ * generation ends.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { GraphBuilder } from "../../src/build/onnx.ts";
+import { createSession, heapTensorBytes, HeapTensor, initOrt, ort, runSession, wasmHeapBytes } from "../../src/runtime/ort.ts";
+import { createRng, randn } from "../reference/random.ts";
+import { relL2 } from "../reference/llama64.ts";
+import { demoEngine, SEEDED_REQUESTS } from "../support/demo-model.ts";
+import { randomFeeds } from "../support/feeds.ts";
+
+const [N, K, M] = [3, 40, 24];
+
+/** y = x · w + bias (bias an external initializer), ids → ids (int64 passes through unchanged). */
+async function affineSession() {
+  const g = new GraphBuilder();
+  const x = g.input("x", "float32", [N, K]);
+  const w = g.input("w", "float32", [K, M]);
+  const ids = g.input("ids", "int64", [N]);
+  const bias = g.initializer("bias", Float32Array.from({ length: M }, (_, i) => i / 8 - 1), [M]);
+  g.output(g.op("Add", [g.op("MatMul", [x, w]), bias]), "float32", [N, M], "y");
+  g.output(g.op("Identity", [ids]), "int64", [N], "ids_out");
+  const { model, weights } = g.serialize({ weightsPath: "affine.bin" });
+  return createSession(model, { path: "affine.bin", data: weights });
+}
+
+function affine64(x: Float32Array, w: Float32Array): Float64Array {
+  const y = new Float64Array(N * M);
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      let acc = m / 8 - 1;
+      for (let k = 0; k < K; k++) acc += x[n * K + k]! * w[k * M + m]!;
+      y[n * M + m] = acc;
+    }
+  }
+  return y;
+}
+
+
+describe("HeapTensor and runSession", () => {
+  beforeAll(() => initOrt());
+
+  it("a tensor in the heap, fed by reference run after run, gives the float64 result; so does one copied per run", async () => {
+    const session = await affineSession();
+    const rng = createRng(7);
+    const w = Float32Array.from(randn(rng, K * M, 0.5));
+    const resident = new HeapTensor(new ort.Tensor("float32", w, [K, M]));
+    try {
+      for (let run = 0; run < 5; run++) {
+        const x = Float32Array.from(randn(rng, N * K, 1));
+        const ids = BigInt64Array.from({ length: N }, (_, i) => BigInt(run * 1000 + i - 7));
+        const feeds = { x: new ort.Tensor("float32", x, [N, K]), ids: new ort.Tensor("int64", ids, [N]) };
+        const byReference = await runSession(session, { ...feeds, w: resident });
+        const copied = await runSession(session, { ...feeds, w: new ort.Tensor("float32", w, [K, M]) });
+        expect(byReference.y!.dims).toEqual([N, M]);
+        expect(relL2(byReference.y!.data as Float32Array, affine64(x, w))).toBeLessThan(1e-6);
+        expect(byReference.y!.data).toEqual(copied.y!.data);
+        expect(byReference.ids_out!.type).toBe("int64");
+        expect(byReference.ids_out!.data).toEqual(ids);
+      }
+      // outputs are copies: the heap moving on does not change what a caller holds
+      const x = Float32Array.from(randn(rng, N * K, 1));
+      const first = await runSession(session, { x: new ort.Tensor("float32", x, [N, K]), ids: new ort.Tensor("int64", new BigInt64Array(N), [N]), w: resident });
+      const kept = Float32Array.from(first.y!.data as Float32Array);
+      await runSession(session, { x: new ort.Tensor("float32", x.map((v) => -v), [N, K]), ids: new ort.Tensor("int64", new BigInt64Array(N), [N]), w: resident });
+      expect(first.y!.data).toEqual(kept);
+    } finally {
+      resident.dispose();
+    }
+  });
+
+  it("refuses bad feeds with a clear error and frees what the run copied in", async () => {
+    const session = await affineSession();
+    const held = heapTensorBytes();
+    const x = new ort.Tensor("float32", new Float32Array(N * K).fill(0.5), [N, K]);
+    const ids = new ort.Tensor("int64", new BigInt64Array(N), [N]);
+    const w = new ort.Tensor("float32", new Float32Array(K * M).fill(0.25), [K, M]);
+    await expect(runSession(session, { x, ids, w, extra: w })).rejects.toThrow("input 'extra' is not an input of this session");
+    await expect(runSession(session, { x, ids, w: new ort.Tensor("float32", new Float32Array(K * (M + 1)), [K, M + 1]) })).rejects.toThrow(
+      /OrtRun failed: ORT error \d+: .*w/,
+    );
+    await expect(runSession(session, { x, w })).rejects.toThrow("input 'ids' is missing from the feeds");
+    const disposed = new HeapTensor(w);
+    disposed.dispose();
+    disposed.dispose(); // idempotent
+    await expect(runSession(session, { x, ids, w: disposed })).rejects.toThrow("this HeapTensor was disposed");
+    expect(() => new HeapTensor(new ort.Tensor("string", ["a"], [1]))).toThrow("cannot copy a string tensor");
+    expect(heapTensorBytes()).toBe(held);
+    // and the session still runs correctly afterwards
+    const ok = await runSession(session, { x, ids, w });
+    expect(relL2(ok.y!.data as Float32Array, affine64(x.data as Float32Array, w.data as Float32Array))).toBeLessThan(1e-6);
+  });
+
+  it("reuses freed heap: uploading and releasing an r=16 adapter 100 times does not grow the heap", async () => {
+    const engine = await demoEngine();
+    const feeds = randomFeeds(engine.manifest.architecture, 16);
+    engine.uploadLora(feeds).release(); // the first upload may grow the heap once
+    const heap = wasmHeapBytes();
+    const held = heapTensorBytes();
+    for (let i = 0; i < 100; i++) engine.uploadLora(feeds).release();
+    expect(wasmHeapBytes()).toBe(heap);
+    expect(heapTensorBytes()).toBe(held);
+  });
+});
+
+describe("a request's adapter feeds live in the heap exactly as long as its generation", () => {
+  const sampling = { temperature: 0, topK: 0, topP: 1, seed: 0 };
+
+  it("holds them while generating and frees them when it ends, stops early or fails", async () => {
+    const engine = await demoEngine();
+    const lora = randomFeeds(engine.manifest.architecture, 16, 9);
+    const adapterBytes = lora.layers.flatMap((l) => Object.values(l)).reduce((n, f) => n + f!.A.byteLength + f!.B.byteLength, 0);
+    const { ids: promptIds } = engine.tokenizer.applyChatTemplate(SEEDED_REQUESTS[0]!.messages);
+    const idle = heapTensorBytes();
+
+    // runs to its end
+    const whole: number[] = [];
+    for await (const ev of engine.generate({ promptIds, maxTokens: 6, sampling, lora, stopTokenIds: [] })) {
+      if (ev.type === "token") {
+        whole.push(ev.id);
+        expect(heapTensorBytes()).toBe(idle + adapterBytes);
+      }
+    }
+    expect(whole).toHaveLength(6);
+    expect(heapTensorBytes()).toBe(idle);
+
+    // the consumer stops after the first token (a client that disconnects): return() frees them
+    for await (const ev of engine.generate({ promptIds, maxTokens: 6, sampling, lora, stopTokenIds: [] })) {
+      expect(ev.type === "token" && ev.id).toBe(whole[0]);
+      break;
+    }
+    expect(heapTensorBytes()).toBe(idle);
+
+    // aborted mid-way
+    const abort = new AbortController();
+    const aborted = (async () => {
+      for await (const ev of engine.generate({ promptIds, maxTokens: 6, sampling, lora, stopTokenIds: [], signal: abort.signal })) if (ev.type === "token") abort.abort();
+    })();
+    await expect(aborted).rejects.toThrow();
+    expect(heapTensorBytes()).toBe(idle);
+
+    // the same request again gives the same tokens: nothing stale was fed
+    const again: number[] = [];
+    for await (const ev of engine.generate({ promptIds, maxTokens: 6, sampling, lora, stopTokenIds: [] })) if (ev.type === "token") again.push(ev.id);
+    expect(again).toEqual(whole);
+  });
+});
