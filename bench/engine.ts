@@ -54,21 +54,21 @@ type Lane = { engine: Engine; lora?: LoraFeeds };
 async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
   const state = await Promise.all(
     lanes.map(async ({ engine, lora }) => {
-      const inputs = engine.uploadLora(lora);
+      const seq = engine.sequence(lora);
       const t0 = performance.now();
-      const { present } = await engine.forward(prompt, { lora: inputs });
-      return { engine, inputs, present, prefillMs: performance.now() - t0, times: [] as number[] };
+      await seq.step(prompt);
+      return { seq, prefillMs: performance.now() - t0, times: [] as number[] };
     }),
   );
   for (let i = 0; i < steps; i++) {
     for (let j = 0; j < state.length; j++) {
       const lane = state[(i + j) % state.length]!;
       const t = performance.now();
-      ({ present: lane.present } = await lane.engine.forward([(i * 7) % 200], { past: lane.present, lora: lane.inputs }));
+      await lane.seq.step([(i * 7) % 200]);
       lane.times.push(performance.now() - t);
     }
   }
-  for (const l of state) l.inputs.release();
+  for (const l of state) l.seq.release();
   return state.map((l) => ({ prefillMs: l.prefillMs, stepMs: median(l.times.slice(4)) }));
 }
 

@@ -40,7 +40,7 @@ if (r.engine) {
     [
       ["decode tok/s: rank 0 / one r=16 / three r=16 composed / merged model", `${f(s.decode_tokens_per_s_rank0)} / ${f(s.decode_tokens_per_s_r16)} / ${f(s.decode_tokens_per_s_three_r16)} / ${f(s.decode_tokens_per_s_merged)}`],
       ["decode overhead: one r=16 / three r=16 / one r=8 (all seven projections)", `${pct(s.r16_overhead)} / ${pct(s.three_r16_overhead)} / ${pct(s.r8_overhead)}`],
-      ["hot switch (compose + feed tensors), ms", f(s.hot_switch_ms, 4)],
+      ["hot switch (compose + copy feeds into the heap), ms", f(s.hot_switch_ms, 4)],
       ["naive switch (merge + rebuild session), ms", f(s.naive_switch_ms)],
       ["naive / hot", `${f(s.naive_over_hot_switch, 0)}×`],
       ["one r=16 adapter: prepared feeds (hot tier) / stored form (warm tier)", `${mib(s.adapter_bytes_r16)} / ${mib(s.stored_bytes_r16)}`],
@@ -48,6 +48,19 @@ if (r.engine) {
       ["base: wasm heap after decoding + package bytes held in JS", `${mib(s.base_wasm_heap_bytes)} + ${mib(s.base_package_bytes)}`],
       ["50 adapters + base fit in 128 MB", s.fits_128mb_isolate_50_adapters ? "yes" : "no"],
     ],
+  );
+}
+if (r.heap) {
+  out.push("### Run path: KV cache and adapter feeds kept in the wasm heap vs onnxruntime-web's `session.run` (int8)", "");
+  table(
+    ["context", "session.run ms/step: rank 0 / r=16", "heap path ms/step: rank 0 / r=16", "r=16 overhead: session.run / heap path", "heap path speed-up: rank 0 / r=16"],
+    (r.heap.rows as Row[]).map((x) => [
+      `${x.context} tokens`,
+      `${f(x.stock_decode_ms_rank0!)} / ${f(x.stock_decode_ms_r16!)}`,
+      `${f(x.heap_decode_ms_rank0!)} / ${f(x.heap_decode_ms_r16!)}`,
+      `${pct(x.stock_r16_overhead!)} / ${pct(x.heap_r16_overhead!)}`,
+      `${f(x.heap_speedup_rank0!)}× / ${f(x.heap_speedup_r16!)}×`,
+    ]),
   );
 }
 if (r.adapters) {

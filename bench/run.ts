@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only engine,adapters,router]`: every performance figure the
+ * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,parity]`: every performance figure the
  * issues name, side by side with its baseline, in one run. Machine and date are recorded with them.
  */
 import { cpus, totalmem } from "node:os";
@@ -21,6 +21,11 @@ const result: Record<string, unknown> = {
 if (want("engine")) {
   log("engine: fp32 / int8 / int4, each in a fresh process …");
   result.engine = benchEngine(values.preset);
+}
+if (want("heap")) {
+  log("heap: lora-edge's run path vs onnxruntime-web's session.run, short and long context …");
+  const { benchHeap } = await import("./heap.ts");
+  result.heap = await benchHeap(arch);
 }
 if (want("adapters")) {
   log("adapters: prepare, compose, hot switch, cache bytes …");

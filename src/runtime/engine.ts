@@ -1,6 +1,8 @@
 /**
  * The inference engine: one ONNX session over the quantized base, prefill then incremental decode
- * with the KV cache, LoRA inputs fed on every step (rank 0 when no adapter). Knows nothing of HTTP.
+ * with the KV cache, LoRA inputs fed on every step (rank 0 when no adapter). A `Sequence` keeps its
+ * KV cache and LoRA inputs in ORT's heap from step to step, so a step copies only the new token in
+ * and its logits out. Knows nothing of HTTP.
  *
  * @example
  * const engine = await Engine.create(pkg);
@@ -14,9 +16,6 @@ import { createSession, HeapTensor, initOrt, ort, runSession, type Feed } from "
 import { createSampler, type SamplingConfig } from "./sampling.ts";
 import { createTokenizer, type ChatTokenizer } from "./tokenizer.ts";
 import { readBaseWeight } from "./base-weights.ts";
-
-/** Keys and values of every layer so far, `[kv_heads, T, head_dim]` each. */
-export type KvCache = { length: number; tensors: Record<string, ort.Tensor> };
 
 export type GenerateRequest = {
   promptIds: readonly number[];
@@ -50,8 +49,9 @@ export class Engine {
   private readonly pkg: ModelPackage;
   private readonly session: ort.InferenceSession;
   private doraSession: Promise<ort.InferenceSession> | undefined;
-  /** rank-0 inputs, in the heap for the engine's lifetime */
+  /** rank-0 inputs and an empty KV cache, in the heap for the engine's lifetime */
   private readonly emptyLora: LoraInputs;
+  private readonly emptyPast: Record<string, HeapTensor>;
 
   private constructor(pkg: ModelPackage, session: ort.InferenceSession) {
     this.pkg = pkg;
@@ -60,6 +60,9 @@ export class Engine {
     this.session = session;
     this.tokenizer = createTokenizer({ tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: pkg.generationConfig });
     this.emptyLora = { ...this.uploadLora(undefined), release() {} };
+    const a = this.manifest.architecture;
+    const none = () => HeapTensor.from(new ort.Tensor("float32", new Float32Array(0), [a.num_key_value_heads, 0, a.head_dim]));
+    this.emptyPast = Object.fromEntries(kvNames(a.num_hidden_layers).flatMap(([past]) => [[past, none()]]));
   }
 
   /** Create the session; pass ORT's precompiled wasm Module inside workerd. */
@@ -76,17 +79,6 @@ export class Engine {
   /** The served base weight of one projection, dequantized, `[in, out]` (for DoRA preparation). */
   baseWeight(layer: number, proj: Projection): Float32Array {
     return readBaseWeight(this.manifest, this.pkg.weights, layer, proj);
-  }
-
-  /** An empty cache (P = 0). */
-  emptyCache(): KvCache {
-    const a = this.manifest.architecture;
-    const tensors: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < a.num_hidden_layers; l++) {
-      tensors[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), [a.num_key_value_heads, 0, a.head_dim]);
-      tensors[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), [a.num_key_value_heads, 0, a.head_dim]);
-    }
-    return { length: 0, tensors };
   }
 
   /**
@@ -108,9 +100,9 @@ export class Engine {
           if (feed && (feed.A.length !== K * r || feed.B.length !== r * N)) {
             throw new LoraEdgeError(400, "invalid_adapter", `LoRA feed for layer ${l} ${name} has wrong sizes for rank ${r}`);
           }
-          tensors[io.loraA(l, name)] = new HeapTensor(new ort.Tensor("float32", feed?.A ?? new Float32Array(0), [K, r]));
-          tensors[io.loraB(l, name)] = new HeapTensor(new ort.Tensor("float32", feed?.B ?? new Float32Array(0), [r, N]));
-          if (lora?.dora) tensors[io.doraScale(l, name)] = new HeapTensor(new ort.Tensor("float32", feed?.scale ?? new Float32Array(N).fill(1), [N]));
+          tensors[io.loraA(l, name)] = HeapTensor.from(new ort.Tensor("float32", feed?.A ?? new Float32Array(0), [K, r]));
+          tensors[io.loraB(l, name)] = HeapTensor.from(new ort.Tensor("float32", feed?.B ?? new Float32Array(0), [r, N]));
+          if (lora?.dora) tensors[io.doraScale(l, name)] = HeapTensor.from(new ort.Tensor("float32", feed?.scale ?? new Float32Array(N).fill(1), [N]));
         }
       }
     } catch (e) {
@@ -120,49 +112,36 @@ export class Engine {
     return { tensors, dora: lora?.dora ?? false, release };
   }
 
+  /**
+   * Start a sequence (an empty KV cache) with these LoRA feeds, or none (rank 0). The sequence
+   * uploads the feeds once and frees them, and its cache, on `release()`.
+   */
+  sequence(lora?: LoraFeeds): Sequence {
+    const inputs = lora ? this.uploadLora(lora) : this.emptyLora;
+    try {
+      return new Sequence(this.sessionFor(inputs.dora), inputs, this.emptyPast);
+    } catch (e) {
+      inputs.release();
+      throw e;
+    }
+  }
+
+  /** One forward pass over `ids` from an empty cache; logits of the last `logitsToKeep` positions. */
+  async forward(ids: readonly number[], opts: { lora?: LoraFeeds; logitsToKeep?: number } = {}): Promise<{ logits: Float32Array }> {
+    const seq = this.sequence(opts.lora);
+    try {
+      return { logits: await seq.step(ids, opts.logitsToKeep) };
+    } finally {
+      seq.release();
+    }
+  }
+
   private sessionFor(dora: boolean): Promise<ort.InferenceSession> {
     if (!dora) return Promise.resolve(this.session);
     const graph = this.pkg.doraGraph;
     if (!graph) throw new LoraEdgeError(400, "dora_not_supported", "this model package has no DoRA graph; rebuild it with --dora");
     this.doraSession ??= createSession(graph, { path: this.manifest.files.weights.path, data: this.pkg.weights });
     return this.doraSession;
-  }
-
-  /**
-   * One forward pass over `ids` after `past`; logits of the last `logitsToKeep` positions.
-   * Runs are serialised process-wide (src/runtime/ort.ts): ORT's WASM backend runs one call at a time.
-   */
-  async forward(ids: readonly number[], opts: { past?: KvCache; lora?: LoraFeeds | LoraInputs; logitsToKeep?: number } = {}) {
-    const past = opts.past ?? this.emptyCache();
-    const keep = opts.logitsToKeep ?? 1;
-    // feeds given as plain arrays are uploaded for this one pass
-    const lora = !opts.lora ? this.emptyLora : "tensors" in opts.lora ? opts.lora : this.uploadLora(opts.lora);
-    try {
-      return await this.run(ids, past, keep, lora);
-    } finally {
-      if (lora !== opts.lora) lora.release();
-    }
-  }
-
-  private async run(ids: readonly number[], past: KvCache, keep: number, lora: LoraInputs) {
-    const feeds: Record<string, Feed> = {
-      ...past.tensors,
-      ...lora.tensors,
-      [io.inputIds]: new ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]),
-      [io.logitsToKeep]: new ort.Tensor("int64", BigInt64Array.of(BigInt(keep)), [1]),
-    };
-    const session = await this.sessionFor(lora.dora);
-    // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
-    const accepted = inputsOf(session);
-    for (const name of Object.keys(feeds)) if (!accepted.has(name)) delete feeds[name];
-    const out = await runSession(session, feeds);
-    const a = this.manifest.architecture;
-    const tensors: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < a.num_hidden_layers; l++) {
-      tensors[io.pastKey(l)] = out[io.presentKey(l)]!;
-      tensors[io.pastValue(l)] = out[io.presentValue(l)]!;
-    }
-    return { logits: out[io.logits]!.data as Float32Array, present: { length: past.length + ids.length, tensors } };
   }
 
   /**
@@ -175,15 +154,15 @@ export class Engine {
     if (n >= this.contextLength) {
       throw new LoraEdgeError(400, "context_length_exceeded", `This model's maximum context length is ${this.contextLength} tokens; the prompt has ${n}.`, { param: "messages" });
     }
-    const lora = req.lora ? this.uploadLora(req.lora) : this.emptyLora;
+    const seq = this.sequence(req.lora);
     try {
-      yield* this.decode(req, lora);
+      yield* this.decode(req, seq);
     } finally {
-      lora.release(); // also when the consumer stops early (its return() runs this)
+      seq.release(); // also when the consumer stops early (its return() runs this)
     }
   }
 
-  private async *decode(req: GenerateRequest, lora: LoraInputs): AsyncGenerator<GenerationEvent> {
+  private async *decode(req: GenerateRequest, seq: Sequence): AsyncGenerator<GenerationEvent> {
     const n = req.promptIds.length;
     const maxTokens = Math.min(req.maxTokens, this.contextLength - n);
     const stopIds = new Set(req.stopTokenIds ?? this.tokenizer.eosTokenIds);
@@ -196,7 +175,7 @@ export class Engine {
     let completion = 0;
     let finishReason: FinishReason = "length";
     const t0 = performance.now();
-    let { logits, present } = await this.forward(req.promptIds, { lora });
+    let logits = await seq.step(req.promptIds);
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
     while (completion < maxTokens) {
@@ -219,7 +198,7 @@ export class Engine {
       yield { type: "token", id, text: pending.slice(0, safe) };
       pending = pending.slice(safe);
       if (completion >= maxTokens) break;
-      ({ logits, present } = await this.forward([id], { past: present, lora }));
+      logits = await seq.step([id]);
     }
     if (finishReason === "length") {
       pending += detok.flush();
@@ -232,6 +211,81 @@ export class Engine {
     }
     yield { type: "done", finishReason, promptTokens: n, completionTokens: completion, prefillMs, decodeMs: performance.now() - t1 };
   }
+}
+
+/**
+ * One sequence being decoded. Its KV cache stays in ORT's heap (each step's `present` outputs are
+ * kept there and fed back as the next step's `past`), as do its LoRA inputs; `release()` frees
+ * both. Steps run one after another (each awaits the previous).
+ */
+export class Sequence {
+  /** tokens in the KV cache */
+  length = 0;
+  private past: Record<string, HeapTensor>;
+  private released = false;
+  private readonly session: Promise<ort.InferenceSession>;
+  private readonly lora: LoraInputs;
+  private readonly emptyPast: Record<string, HeapTensor>;
+
+  constructor(session: Promise<ort.InferenceSession>, lora: LoraInputs, emptyPast: Record<string, HeapTensor>) {
+    this.session = session;
+    this.lora = lora;
+    this.emptyPast = emptyPast;
+    this.past = emptyPast;
+  }
+
+  /** Run `ids` after the cache; returns the logits of the last `logitsToKeep` positions, `[k, vocab]`. */
+  async step(ids: readonly number[], logitsToKeep = 1): Promise<Float32Array> {
+    if (this.released) throw new Error("this sequence was released");
+    const session = await this.session;
+    const feeds: Record<string, Feed> = {
+      ...this.past,
+      ...this.lora.tensors,
+      [io.inputIds]: new ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]),
+      [io.logitsToKeep]: new ort.Tensor("int64", BigInt64Array.of(BigInt(logitsToKeep)), [1]),
+    };
+    // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
+    const accepted = inputsOf(session);
+    for (const name of Object.keys(feeds)) if (!accepted.has(name)) delete feeds[name];
+    const layers = Object.keys(this.past).length / 2;
+    const { copied, kept } = await runSession(session, feeds, presentNames(layers));
+    if (this.released) {
+      // released while this step ran (the request ended): free what it produced
+      for (const t of Object.values(kept)) t.dispose();
+      throw new Error("this sequence was released");
+    }
+    this.disposePast();
+    this.past = Object.fromEntries(kvNames(layers).map(([past, present]) => [past, kept[present]!]));
+    this.length += ids.length;
+    return copied[io.logits]!.data as Float32Array;
+  }
+
+  /** Free the KV cache and the LoRA inputs. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.disposePast();
+    this.lora.release();
+  }
+
+  private disposePast() {
+    if (this.past !== this.emptyPast) for (const t of Object.values(this.past)) t.dispose();
+  }
+}
+
+/** [past, present] input/output name pairs of every layer's keys and values. */
+function kvNames(layers: number): Array<[string, string]> {
+  return Array.from({ length: layers }, (_, l) => [
+    [io.pastKey(l), io.presentKey(l)] as [string, string],
+    [io.pastValue(l), io.presentValue(l)] as [string, string],
+  ]).flat();
+}
+
+const presentSets = new Map<number, ReadonlySet<string>>();
+function presentNames(layers: number): ReadonlySet<string> {
+  let set = presentSets.get(layers);
+  if (!set) presentSets.set(layers, (set = new Set(kvNames(layers).map(([, present]) => present))));
+  return set;
 }
 
 const sessionInputs = new WeakMap<ort.InferenceSession, Set<string>>();

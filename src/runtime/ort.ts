@@ -10,7 +10,7 @@
  * ORT-web's `session.run` copies every input into the wasm heap and frees it again, on every run;
  * it has IO binding only for GPU buffers. A LoRA adapter's feeds are the same on every decode step
  * of a request (2.5 MiB at r=16 on the demo model, a sixth of the int8 weights), so copying them per
- * step costs more than the side paths compute. `HeapTensor` copies a tensor into the heap once, and
+ * step costs more than the side paths compute. `HeapTensor` holds a tensor in the heap across runs, and
  * `runSession` calls ORT's exported C API (`OrtRun`, the same calls ORT-web's own `run` makes) with
  * those tensors by reference. No library offers this; ORT-web's C API is stable across versions
  * because its own JS layer is written against it, and the tests run every numeric check through it.
@@ -91,7 +91,7 @@ function findMemory(namespaces: WebAssembly.Imports | undefined): WebAssembly.Me
   return undefined;
 }
 
-/** Bytes held in the heap by live `HeapTensor`s (adapter feeds of requests in flight). */
+/** Bytes held in the heap by live `HeapTensor`s (LoRA inputs and KV caches of sequences in flight). */
 export function heapTensorBytes(): number {
   return heapTensorTotal;
 }
@@ -125,17 +125,25 @@ function serialised<T>(call: () => Promise<T>): Promise<T> {
 
 /** An input for `runSession`: an ordinary tensor (copied in for this run only) or one already in the heap. */
 export type Feed = ort.Tensor | HeapTensor;
-export type Outputs = Record<string, ort.Tensor>;
+export type RunResult = {
+  /** outputs copied out to JS */
+  copied: Record<string, ort.Tensor>;
+  /** outputs named in `keep`, left in the heap (to be fed to the next run, then disposed) */
+  kept: Record<string, HeapTensor>;
+};
 
 /**
  * Run a session, never overlapping another ORT call: ordinary tensors are copied in for this run,
- * `HeapTensor`s are passed by reference; every output is copied out to a new `ort.Tensor`.
+ * `HeapTensor`s are passed by reference. Outputs named in `keep` stay in the heap as `HeapTensor`s
+ * the caller owns; the rest are copied out to new `ort.Tensor`s.
  */
-export function runSession(session: ort.InferenceSession, feeds: Record<string, Feed>): Promise<Outputs> {
-  return serialised(() => runInHeap(session, feeds));
+export function runSession(session: ort.InferenceSession, feeds: Record<string, Feed>, keep: ReadonlySet<string> = NONE): Promise<RunResult> {
+  return serialised(() => runInHeap(session, feeds, keep));
 }
 
-async function runInHeap(session: ort.InferenceSession, feeds: Record<string, Feed>): Promise<Outputs> {
+const NONE: ReadonlySet<string> = new Set();
+
+async function runInHeap(session: ort.InferenceSession, feeds: Record<string, Feed>, keep: ReadonlySet<string>): Promise<RunResult> {
   const c = ortApi();
   const names = namesOf(session);
   const inputs = Object.keys(feeds);
@@ -145,74 +153,103 @@ async function runInHeap(session: ort.InferenceSession, feeds: Record<string, Fe
   const outCount = names.output.length;
   // [input names | input values | output names | output values], 4-byte pointers (wasm32)
   const table = c._malloc(4 * (2 * inputs.length + 2 * outCount));
+  const outNames = table + 8 * inputs.length;
+  const outValues = outNames + 4 * outCount;
   try {
-    let heap = new Int32Array(wasmMemory!.buffer);
-    for (let i = 0; i < inputs.length; i++) {
-      const name = inputs[i]!;
-      const namePtr = names.input.get(name);
-      if (namePtr === undefined) throw new Error(`input '${name}' is not an input of this session`);
+    const handles: number[] = [];
+    for (const name of inputs) {
       const feed = feeds[name]!;
-      let tensor: HeapTensor;
-      if (feed instanceof HeapTensor) tensor = feed;
-      else temporary.push((tensor = new HeapTensor(feed)));
-      heap = new Int32Array(wasmMemory!.buffer); // a copy-in may have grown the heap
-      heap[(table >> 2) + i] = namePtr;
-      heap[(table >> 2) + inputs.length + i] = tensor.handle;
-    }
-    const outNames = table + 8 * inputs.length;
-    const outValues = outNames + 4 * outCount;
-    for (let i = 0; i < outCount; i++) {
-      heap[(outNames >> 2) + i] = names.output[i]!;
-      heap[(outValues >> 2) + i] = 0; // ORT allocates the outputs
-    }
-    const code = await c._OrtRun(sessionHandle(session), table, table + 4 * inputs.length, inputs.length, outNames, outCount, outValues, 0);
-    if (code !== 0) throwLastError("OrtRun failed");
-    const out: Outputs = {};
-    for (let i = 0; i < outCount; i++) {
-      const handle = new Int32Array(wasmMemory!.buffer)[(outValues >> 2) + i]!;
-      try {
-        out[session.outputNames[i]!] = copyOut(handle);
-      } finally {
-        c._OrtReleaseTensor(handle);
+      if (!names.input.has(name)) throw new Error(`input '${name}' is not an input of this session`);
+      if (feed instanceof HeapTensor) handles.push(feed.handle);
+      else {
+        const copy = HeapTensor.from(feed);
+        temporary.push(copy);
+        handles.push(copy.handle);
       }
     }
-    return out;
+    const heap = new Int32Array(wasmMemory!.buffer); // after the copies: one may have grown the heap
+    inputs.forEach((name, i) => {
+      heap[(table >> 2) + i] = names.input.get(name)!;
+      heap[(table >> 2) + inputs.length + i] = handles[i]!;
+    });
+    names.output.forEach((ptr, i) => {
+      heap[(outNames >> 2) + i] = ptr;
+      heap[(outValues >> 2) + i] = 0; // ORT allocates the outputs
+    });
+    const code = await c._OrtRun(sessionHandle(session), table, table + 4 * inputs.length, inputs.length, outNames, outCount, outValues, 0);
+    if (code !== 0) throwLastError("OrtRun failed");
+    return collectOutputs(session, Array.from(new Int32Array(wasmMemory!.buffer, outValues, outCount)), keep);
   } finally {
     for (const t of temporary) t.dispose();
     c._free(table);
   }
 }
 
+/** A run's output values → copies or kept tensors; every value is released or owned, also on error. */
+function collectOutputs(session: ort.InferenceSession, handles: number[], keep: ReadonlySet<string>): RunResult {
+  const result: RunResult = { copied: {}, kept: {} };
+  try {
+    handles.forEach((handle, i) => {
+      const name = session.outputNames[i]!;
+      if (keep.has(name)) {
+        result.kept[name] = HeapTensor.adopt(handle);
+        handles[i] = 0;
+      } else result.copied[name] = copyOut(handle);
+    });
+    return result;
+  } catch (e) {
+    for (const t of Object.values(result.kept)) t.dispose();
+    throw e;
+  } finally {
+    for (const h of handles) if (h) ortApi()._OrtReleaseTensor(h);
+  }
+}
+
 /**
- * A tensor copied into ORT's wasm heap once, to be fed to any number of runs by reference. Call
- * `dispose()` when no run will use it again (a disposed tensor cannot be fed).
+ * A tensor in ORT's wasm heap, fed to any number of runs by reference: a JS tensor copied in once
+ * (`HeapTensor.from`), or a run's output left where ORT put it (`keep` in `runSession`). Call
+ * `dispose()` when no run will use it again; a disposed tensor cannot be fed.
  */
 export class HeapTensor {
   readonly type: ort.Tensor.Type;
   readonly dims: readonly number[];
   readonly byteLength: number;
   #handle: number;
+  /** our copy of the data (0 when ORT owns it, for outputs) */
   #data: number;
 
-  constructor(tensor: ort.Tensor) {
+  private constructor(type: ort.Tensor.Type, dims: readonly number[], byteLength: number, handle: number, data: number) {
+    this.type = type;
+    this.dims = dims;
+    this.byteLength = byteLength;
+    this.#handle = handle;
+    this.#data = data;
+    heapTensorTotal += byteLength;
+  }
+
+  /** Copy a JS tensor into the heap. */
+  static from(tensor: ort.Tensor): HeapTensor {
     const c = ortApi();
     const type = TENSOR_TYPES[tensor.type];
     if (type === undefined || tensor.location !== "cpu") throw new Error(`cannot copy a ${tensor.type} tensor on '${tensor.location}' into the heap`);
     const bytes = tensor.data as ArrayBufferView;
-    this.type = tensor.type;
-    this.dims = [...tensor.dims];
-    this.byteLength = bytes.byteLength;
-    this.#data = c._malloc(Math.max(1, bytes.byteLength));
-    new Uint8Array(wasmMemory!.buffer).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.#data);
-    const dims = c._malloc(4 * Math.max(1, this.dims.length));
-    new Int32Array(wasmMemory!.buffer).set(this.dims, dims >> 2);
-    this.#handle = c._OrtCreateTensor(type, this.#data, bytes.byteLength, dims, this.dims.length, 1 /* cpu */);
+    const data = c._malloc(Math.max(1, bytes.byteLength));
+    new Uint8Array(wasmMemory!.buffer).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), data);
+    const dims = c._malloc(4 * Math.max(1, tensor.dims.length));
+    new Int32Array(wasmMemory!.buffer).set(tensor.dims, dims >> 2);
+    const handle = c._OrtCreateTensor(type, data, bytes.byteLength, dims, tensor.dims.length, 1 /* cpu */);
     c._free(dims);
-    if (this.#handle === 0) {
-      c._free(this.#data);
+    if (handle === 0) {
+      c._free(data);
       throwLastError("OrtCreateTensor failed");
     }
-    heapTensorTotal += this.byteLength;
+    return new HeapTensor(tensor.type, [...tensor.dims], bytes.byteLength, handle, data);
+  }
+
+  /** Own a value ORT allocated; disposing it releases the value. */
+  static adopt(handle: number): HeapTensor {
+    const { type, dims, byteLength } = tensorInfo(handle);
+    return new HeapTensor(type, dims, byteLength, handle, 0);
   }
 
   get handle(): number {
@@ -220,12 +257,17 @@ export class HeapTensor {
     return this.#handle;
   }
 
-  /** Free the heap copy. Idempotent. */
+  /** Copy the data out to a JS tensor. */
+  read(): ort.Tensor {
+    return copyOut(this.handle);
+  }
+
+  /** Free it. Idempotent. */
   dispose(): void {
     if (this.#handle === 0) return;
     const c = ortApi();
     c._OrtReleaseTensor(this.#handle);
-    c._free(this.#data);
+    if (this.#data) c._free(this.#data);
     this.#handle = 0;
     heapTensorTotal -= this.byteLength;
   }
@@ -243,25 +285,30 @@ const ARRAYS: Record<number, [ort.Tensor.Type, { new (b: ArrayBuffer): ort.Tenso
   10: ["float16", Uint16Array],
 };
 
-/** An ORT output value → a JS tensor with its own copy of the data. */
-function copyOut(handle: number): ort.Tensor {
+/** Type, shape and data address of an ORT value. */
+function tensorInfo(handle: number) {
   const c = ortApi();
   const slots = c._malloc(16); // type, data, dims, rank
   try {
     if (c._OrtGetTensorData(handle, slots, slots + 4, slots + 8, slots + 12) !== 0) throwLastError("OrtGetTensorData failed");
-    const [typeId, data, dimsPtr, rank] = new Int32Array(wasmMemory!.buffer, slots, 4) as unknown as [number, number, number, number];
+    const [typeId, data, dimsPtr, rank] = Array.from(new Int32Array(wasmMemory!.buffer, slots, 4)) as [number, number, number, number];
     const dims = Array.from(new Int32Array(wasmMemory!.buffer, dimsPtr, rank));
     c._OrtFree(dimsPtr);
     const kind = ARRAYS[typeId];
-    if (!kind) throw new Error(`output of ONNX type ${typeId} is not supported`);
+    if (!kind) throw new Error(`a tensor of ONNX type ${typeId} is not supported`);
     const [type, Array_] = kind;
-    const bytes = dims.reduce((n, d) => n * d, 1) * Array_.BYTES_PER_ELEMENT;
-    const copy = new ArrayBuffer(bytes);
-    new Uint8Array(copy).set(new Uint8Array(wasmMemory!.buffer, data, bytes));
-    return new ort.Tensor(type, new Array_(copy) as never, dims);
+    return { type, Array_, data, dims, byteLength: dims.reduce((n, d) => n * d, 1) * Array_.BYTES_PER_ELEMENT };
   } finally {
     c._free(slots);
   }
+}
+
+/** An ORT value → a JS tensor with its own copy of the data. */
+function copyOut(handle: number): ort.Tensor {
+  const { type, Array_, data, dims, byteLength } = tensorInfo(handle);
+  const copy = new ArrayBuffer(byteLength);
+  new Uint8Array(copy).set(new Uint8Array(wasmMemory!.buffer, data, byteLength));
+  return new ort.Tensor(type, new Array_(copy) as never, dims);
 }
 
 type SessionNames = { input: Map<string, number>; output: number[] };

@@ -47,29 +47,54 @@ describe("HeapTensor and runSession", () => {
     const session = await affineSession();
     const rng = createRng(7);
     const w = Float32Array.from(randn(rng, K * M, 0.5));
-    const resident = new HeapTensor(new ort.Tensor("float32", w, [K, M]));
+    const resident = HeapTensor.from(new ort.Tensor("float32", w, [K, M]));
     try {
       for (let run = 0; run < 5; run++) {
         const x = Float32Array.from(randn(rng, N * K, 1));
         const ids = BigInt64Array.from({ length: N }, (_, i) => BigInt(run * 1000 + i - 7));
         const feeds = { x: new ort.Tensor("float32", x, [N, K]), ids: new ort.Tensor("int64", ids, [N]) };
         const byReference = await runSession(session, { ...feeds, w: resident });
-        const copied = await runSession(session, { ...feeds, w: new ort.Tensor("float32", w, [K, M]) });
-        expect(byReference.y!.dims).toEqual([N, M]);
-        expect(relL2(byReference.y!.data as Float32Array, affine64(x, w))).toBeLessThan(1e-6);
-        expect(byReference.y!.data).toEqual(copied.y!.data);
-        expect(byReference.ids_out!.type).toBe("int64");
-        expect(byReference.ids_out!.data).toEqual(ids);
+        const copiedIn = await runSession(session, { ...feeds, w: new ort.Tensor("float32", w, [K, M]) });
+        expect(byReference.copied.y!.dims).toEqual([N, M]);
+        expect(relL2(byReference.copied.y!.data as Float32Array, affine64(x, w))).toBeLessThan(1e-6);
+        expect(byReference.copied.y!.data).toEqual(copiedIn.copied.y!.data);
+        expect(byReference.copied.ids_out!.type).toBe("int64");
+        expect(byReference.copied.ids_out!.data).toEqual(ids);
       }
       // outputs are copies: the heap moving on does not change what a caller holds
       const x = Float32Array.from(randn(rng, N * K, 1));
       const first = await runSession(session, { x: new ort.Tensor("float32", x, [N, K]), ids: new ort.Tensor("int64", new BigInt64Array(N), [N]), w: resident });
-      const kept = Float32Array.from(first.y!.data as Float32Array);
+      const kept = Float32Array.from(first.copied.y!.data as Float32Array);
       await runSession(session, { x: new ort.Tensor("float32", x.map((v) => -v), [N, K]), ids: new ort.Tensor("int64", new BigInt64Array(N), [N]), w: resident });
-      expect(first.y!.data).toEqual(kept);
+      expect(first.copied.y!.data).toEqual(kept);
     } finally {
       resident.dispose();
     }
+  });
+
+  it("an output kept in the heap feeds the next run by reference (the KV-cache pattern): a running sum matches float64", async () => {
+    const g = new GraphBuilder();
+    g.output(g.op("Add", [g.input("sum", "float32", [N, M]), g.input("x", "float32", [N, M])]), "float32", [N, M], "sum_out");
+    const { model, weights } = g.serialize({ weightsPath: "sum.bin" });
+    const session = await createSession(model, { path: "sum.bin", data: weights });
+    const rng = createRng(11);
+    const want = new Float64Array(N * M);
+    const held = heapTensorBytes();
+    let sum: ort.Tensor | HeapTensor = new ort.Tensor("float32", new Float32Array(N * M), [N, M]);
+    for (let run = 0; run < 20; run++) {
+      const x = Float32Array.from(randn(rng, N * M, 1));
+      x.forEach((v, i) => (want[i] = want[i]! + v));
+      const { copied, kept } = await runSession(session, { sum, x: new ort.Tensor("float32", x, [N, M]) }, new Set(["sum_out"]));
+      expect(copied).toEqual({});
+      if (sum instanceof HeapTensor) sum.dispose();
+      sum = kept.sum_out!;
+      expect(sum.dims).toEqual([N, M]);
+      expect(heapTensorBytes()).toBe(held + N * M * 4);
+    }
+    const final = (sum as HeapTensor).read();
+    expect(relL2(final.data as Float32Array, want)).toBeLessThan(1e-6);
+    (sum as HeapTensor).dispose();
+    expect(heapTensorBytes()).toBe(held);
   });
 
   it("refuses bad feeds with a clear error and frees what the run copied in", async () => {
@@ -83,15 +108,15 @@ describe("HeapTensor and runSession", () => {
       /OrtRun failed: ORT error \d+: .*w/,
     );
     await expect(runSession(session, { x, w })).rejects.toThrow("input 'ids' is missing from the feeds");
-    const disposed = new HeapTensor(w);
+    const disposed = HeapTensor.from(w);
     disposed.dispose();
     disposed.dispose(); // idempotent
     await expect(runSession(session, { x, ids, w: disposed })).rejects.toThrow("this HeapTensor was disposed");
-    expect(() => new HeapTensor(new ort.Tensor("string", ["a"], [1]))).toThrow("cannot copy a string tensor");
+    expect(() => HeapTensor.from(new ort.Tensor("string", ["a"], [1]))).toThrow("cannot copy a string tensor");
     expect(heapTensorBytes()).toBe(held);
     // and the session still runs correctly afterwards
     const ok = await runSession(session, { x, ids, w });
-    expect(relL2(ok.y!.data as Float32Array, affine64(x.data as Float32Array, w.data as Float32Array))).toBeLessThan(1e-6);
+    expect(relL2(ok.copied.y!.data as Float32Array, affine64(x.data as Float32Array, w.data as Float32Array))).toBeLessThan(1e-6);
   });
 
   it("reuses freed heap: uploading and releasing an r=16 adapter 100 times does not grow the heap", async () => {
@@ -106,7 +131,7 @@ describe("HeapTensor and runSession", () => {
   });
 });
 
-describe("a request's adapter feeds live in the heap exactly as long as its generation", () => {
+describe("a request's adapter feeds and KV cache live in the heap exactly as long as its generation", () => {
   const sampling = { temperature: 0, topK: 0, topP: 1, seed: 0 };
 
   it("holds them while generating and frees them when it ends, stops early or fails", async () => {
@@ -115,13 +140,16 @@ describe("a request's adapter feeds live in the heap exactly as long as its gene
     const adapterBytes = lora.layers.flatMap((l) => Object.values(l)).reduce((n, f) => n + f!.A.byteLength + f!.B.byteLength, 0);
     const { ids: promptIds } = engine.tokenizer.applyChatTemplate(SEEDED_REQUESTS[0]!.messages);
     const idle = heapTensorBytes();
+    const a = engine.manifest.architecture;
+    const kvBytesPerToken = a.num_hidden_layers * 2 * a.num_key_value_heads * a.head_dim * 4;
 
     // runs to its end
     const whole: number[] = [];
     for await (const ev of engine.generate({ promptIds, maxTokens: 6, sampling, lora, stopTokenIds: [] })) {
       if (ev.type === "token") {
         whole.push(ev.id);
-        expect(heapTensorBytes()).toBe(idle + adapterBytes);
+        // the cache holds the prompt and every token fed back so far (this one is not yet)
+        expect(heapTensorBytes()).toBe(idle + adapterBytes + kvBytesPerToken * (promptIds.length + whole.length - 1));
       }
     }
     expect(whole).toHaveLength(6);
