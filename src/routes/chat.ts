@@ -72,6 +72,7 @@ function sseStream(chat: PreparedChat, id: string, created: number, includeUsage
           if (includeUsage) send(ctl, { ...base, choices: [], usage: usage(ev) });
           ctl.enqueue(encoder.encode("data: [DONE]\n\n"));
           ctl.close();
+          await events.return?.(undefined); // finish the generator: its adapter lease and heap memory are freed now
           return;
         }
       } catch (err) {

@@ -1,8 +1,15 @@
-/** `GET /healthz`: the isolate is up and the model loads. */
+/** `GET /healthz`: the isolate is up and the model loads; its resident memory. */
 import { Hono } from "hono";
 import type { AppEnv } from "../app.ts";
 
 export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
   const engine = await c.get("deps").engine();
-  return c.json({ status: "ok", model: engine.manifest.name, model_hash: engine.modelHash, quantization: engine.manifest.quantization.weights });
+  const memory = engine.memory();
+  return c.json({
+    status: "ok",
+    model: engine.manifest.name,
+    model_hash: engine.modelHash,
+    quantization: engine.manifest.quantization.weights,
+    memory: { wasm_heap_bytes: memory.wasmHeapBytes, in_flight_sequence_bytes: memory.sequenceBytes },
+  });
 });

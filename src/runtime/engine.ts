@@ -12,7 +12,7 @@ import { LoraEdgeError } from "../errors.ts";
 import { LORA_GROUPS, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import type { ModelPackage } from "./model-package.ts";
-import { createSession, HeapTensor, initOrt, ort, runSession, type Feed } from "./ort.ts";
+import { createSession, HeapTensor, heapTensorBytes, initOrt, ort, runSession, wasmHeapBytes, type Feed } from "./ort.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
 import { createTokenizer, type ChatTokenizer } from "./tokenizer.ts";
 import { readBaseWeight } from "./base-weights.ts";
@@ -70,6 +70,11 @@ export class Engine {
     await initOrt(opts.wasmModule);
     const session = await createSession(pkg.graph, { path: pkg.manifest.files.weights.path, data: pkg.weights });
     return new Engine(pkg, session);
+  }
+
+  /** ORT's wasm heap (it grows, never shrinks) and the part live sequences hold (KV caches, LoRA inputs). */
+  memory(): { wasmHeapBytes: number; sequenceBytes: number } {
+    return { wasmHeapBytes: wasmHeapBytes(), sequenceBytes: heapTensorBytes() };
   }
 
   get contextLength(): number {
@@ -209,7 +214,9 @@ export class Engine {
       }
       if (pending) yield { type: "text", text: pending };
     }
-    yield { type: "done", finishReason, promptTokens: n, completionTokens: completion, prefillMs, decodeMs: performance.now() - t1 };
+    const decodeMs = performance.now() - t1;
+    seq.release(); // before the last event: a consumer may stop reading once it has it
+    yield { type: "done", finishReason, promptTokens: n, completionTokens: completion, prefillMs, decodeMs };
   }
 }
 

@@ -22,7 +22,7 @@ import { call, errorOf, peftFiles, push, storageSnapshot, worker, type PeftFiles
 
 type Msg = { role: "user" | "system" | "assistant"; content: string };
 const SUPPORT_Q: Msg[] = [{ role: "user", content: "My parcel never arrived and I want a refund for the order" }];
-const chat = (body: object, fetcher: { fetch(r: Request): Promise<Response> } = worker) =>
+const chat = async (body: object, fetcher: { fetch(r: Request): Response | Promise<Response> } = worker) =>
   fetcher.fetch(new Request("http://lora-edge/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
 
 /** The adapter's feeds prepared straight from its PEFT files, with no registry or cache in between. */
@@ -154,7 +154,7 @@ describe("chat with a registered adapter", () => {
     ["unknown adapter in adapters", { model: "base", adapters: [{ name: "ghost", weight: 1 }], messages: SUPPORT_Q }, 404, "model_not_found"],
     ["n > 1", { model: "helpdesk", messages: SUPPORT_Q, n: 2 }, 400, "invalid_request"],
     ["malformed JSON", "{not json", 400, "invalid_json"],
-  ])("%s → %i %s, storage unchanged", async (_, body, status, code) => {
+  ].map(([name, body, status, code]) => ({ name, body, status, code })))("$name → $status $code, storage unchanged", async ({ body, status, code }) => {
     const before = await storageSnapshot();
     const res = await worker.fetch(new Request("http://lora-edge/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }));
     expect([res.status, (await errorOf(res)).code]).toEqual([status, code]);
@@ -217,6 +217,34 @@ describe("concurrency", () => {
     }
     expect([sseText(raw[0]!), sseText(raw[1]!)]).toEqual([a, b]);
     expect(a).not.toBe(b);
+  });
+});
+
+describe("memory of requests in flight", () => {
+  const body = { model: "helpdesk", messages: SUPPORT_Q, max_tokens: 40, seed: 5, stream: true };
+  const inFlight = async () => (await embeddedEngine()).memory().sequenceBytes;
+
+  it("a stream read to its end frees its KV cache and adapter feeds; /healthz reports what is in flight", async () => {
+    const health = async () => ((await (await worker.fetch(new Request("http://lora-edge/healthz"))).json()) as { memory: { wasm_heap_bytes: number; in_flight_sequence_bytes: number } }).memory;
+    expect(await health()).toMatchObject({ in_flight_sequence_bytes: 0, wasm_heap_bytes: expect.any(Number) });
+    await (await chat(body)).text();
+    expect((await health()).in_flight_sequence_bytes).toBe(0);
+  });
+
+  it("a stream the client cancels mid-way frees them and its adapter lease", async () => {
+    // in this isolate, so that cancelling the reader reaches the Worker's stream directly
+    const hot = new AdapterCache({ maxBytes: 64 << 20 });
+    const app = createApp(workerDeps(env as unknown as Env, { cache: hot }));
+    await (await chat(body, app)).text();
+    expect(hot.stats().pinned).toBe(0); // a stream read to its end releases its lease too
+    const reader = (await chat(body, app)).body!.getReader();
+    expect((await reader.read()).done).toBe(false); // the role chunk
+    expect((await reader.read()).done).toBe(false); // the first tokens: generation is under way
+    expect(await inFlight()).toBeGreaterThan(0); // the cache and feeds are in the heap while it runs
+    expect(hot.stats().pinned).toBe(1);
+    await reader.cancel();
+    await expect.poll(inFlight, { timeout: 5000 }).toBe(0);
+    expect(hot.stats().pinned).toBe(0);
   });
 });
 
