@@ -97,6 +97,28 @@ describe("HeapTensor and runSession", () => {
     expect(heapTensorBytes()).toBe(held);
   });
 
+  it("an input that makes the heap grow mid-run is fed and read back intact", async () => {
+    const g = new GraphBuilder();
+    g.output(g.op("Identity", [g.input("big", "float32", ["n"])]), "float32", ["n"], "same");
+    g.output(g.op("Identity", [g.input("small", "float32", [4])]), "float32", [4], "small_out");
+    const { model, weights } = g.serialize({ weightsPath: "grow.bin" });
+    const session = await createSession(model, { path: "grow.bin", data: weights });
+    const small = HeapTensor.from(new ort.Tensor("float32", Float32Array.of(1, 2, 3, 4), [4]));
+    const n = (wasmHeapBytes() + (16 << 20)) / 4; // more than the heap holds now
+    const big = new Float32Array(n);
+    for (let i = 0; i < n; i++) big[i] = (i % 1000) - 500;
+    const before = wasmHeapBytes();
+    const { copied } = await runSession(session, { big: new ort.Tensor("float32", big, [n]), small });
+    expect(wasmHeapBytes()).toBeGreaterThan(before);
+    const same = copied.same!.data as Float32Array;
+    expect(same.length).toBe(n);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (same[i] !== big[i]) mismatches++;
+    expect(mismatches).toBe(0);
+    expect(copied.small_out!.data).toEqual(Float32Array.of(1, 2, 3, 4));
+    small.dispose();
+  });
+
   it("refuses bad feeds with a clear error and frees what the run copied in", async () => {
     const session = await affineSession();
     const held = heapTensorBytes();
