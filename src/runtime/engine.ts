@@ -51,7 +51,7 @@ export class Engine {
   private doraSession: Promise<ort.InferenceSession> | undefined;
   /** rank-0 inputs and an empty KV cache, in the heap for the engine's lifetime */
   private readonly emptyLora: LoraInputs;
-  private readonly emptyPast: Record<string, HeapTensor>;
+  private readonly cache: CacheLayout;
 
   private constructor(pkg: ModelPackage, session: ort.InferenceSession) {
     this.pkg = pkg;
@@ -61,8 +61,12 @@ export class Engine {
     this.tokenizer = createTokenizer({ tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: pkg.generationConfig });
     this.emptyLora = { ...this.uploadLora(undefined), release() {} };
     const a = this.manifest.architecture;
+    const pairs = Array.from({ length: a.num_hidden_layers }, (_, l): Array<[string, string]> => [
+      [io.pastKey(l), io.presentKey(l)],
+      [io.pastValue(l), io.presentValue(l)],
+    ]).flat();
     const none = () => HeapTensor.from(new ort.Tensor("float32", new Float32Array(0), [a.num_key_value_heads, 0, a.head_dim]));
-    this.emptyPast = Object.fromEntries(kvNames(a.num_hidden_layers).flatMap(([past]) => [[past, none()]]));
+    this.cache = { pairs, presents: new Set(pairs.map(([, present]) => present)), empty: Object.fromEntries(pairs.map(([past]) => [past, none()])) };
   }
 
   /** Create the session; pass ORT's precompiled wasm Module inside workerd. */
@@ -124,7 +128,7 @@ export class Engine {
   sequence(lora?: LoraFeeds): Sequence {
     const inputs = lora ? this.uploadLora(lora) : this.emptyLora;
     try {
-      return new Sequence(this.sessionFor(inputs.dora), inputs, this.emptyPast);
+      return new Sequence(this.sessionFor(inputs.dora), inputs, this.cache);
     } catch (e) {
       inputs.release();
       throw e;
@@ -220,6 +224,9 @@ export class Engine {
   }
 }
 
+/** The KV cache's graph I/O: `[past, present]` name pairs of every layer, and an empty cache in the heap. */
+type CacheLayout = { pairs: ReadonlyArray<readonly [string, string]>; presents: ReadonlySet<string>; empty: Record<string, HeapTensor> };
+
 /**
  * One sequence being decoded. Its KV cache stays in ORT's heap (each step's `present` outputs are
  * kept there and fed back as the next step's `past`), as do its LoRA inputs; `release()` frees
@@ -228,17 +235,17 @@ export class Engine {
 export class Sequence {
   /** tokens in the KV cache */
   length = 0;
-  private past: Record<string, HeapTensor>;
-  private released = false;
   private readonly session: Promise<ort.InferenceSession>;
   private readonly lora: LoraInputs;
-  private readonly emptyPast: Record<string, HeapTensor>;
+  private readonly cache: CacheLayout;
+  private past: Record<string, HeapTensor>;
+  private released = false;
 
-  constructor(session: Promise<ort.InferenceSession>, lora: LoraInputs, emptyPast: Record<string, HeapTensor>) {
+  constructor(session: Promise<ort.InferenceSession>, lora: LoraInputs, cache: CacheLayout) {
     this.session = session;
     this.lora = lora;
-    this.emptyPast = emptyPast;
-    this.past = emptyPast;
+    this.cache = cache;
+    this.past = cache.empty;
   }
 
   /** Run `ids` after the cache; returns the logits of the last `logitsToKeep` positions, `[k, vocab]`. */
@@ -254,15 +261,14 @@ export class Sequence {
     // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
     const accepted = inputsOf(session);
     for (const name of Object.keys(feeds)) if (!accepted.has(name)) delete feeds[name];
-    const layers = Object.keys(this.past).length / 2;
-    const { copied, kept } = await runSession(session, feeds, presentNames(layers));
+    const { copied, kept } = await runSession(session, feeds, this.cache.presents);
     if (this.released) {
       // released while this step ran (the request ended): free what it produced
       for (const t of Object.values(kept)) t.dispose();
       throw new Error("this sequence was released");
     }
     this.disposePast();
-    this.past = Object.fromEntries(kvNames(layers).map(([past, present]) => [past, kept[present]!]));
+    this.past = Object.fromEntries(this.cache.pairs.map(([past, present]) => [past, kept[present]!]));
     this.length += ids.length;
     return copied[io.logits]!.data as Float32Array;
   }
@@ -276,23 +282,8 @@ export class Sequence {
   }
 
   private disposePast() {
-    if (this.past !== this.emptyPast) for (const t of Object.values(this.past)) t.dispose();
+    if (this.past !== this.cache.empty) for (const t of Object.values(this.past)) t.dispose();
   }
-}
-
-/** [past, present] input/output name pairs of every layer's keys and values. */
-function kvNames(layers: number): Array<[string, string]> {
-  return Array.from({ length: layers }, (_, l) => [
-    [io.pastKey(l), io.presentKey(l)] as [string, string],
-    [io.pastValue(l), io.presentValue(l)] as [string, string],
-  ]).flat();
-}
-
-const presentSets = new Map<number, ReadonlySet<string>>();
-function presentNames(layers: number): ReadonlySet<string> {
-  let set = presentSets.get(layers);
-  if (!set) presentSets.set(layers, (set = new Set(kvNames(layers).map(([, present]) => present))));
-  return set;
 }
 
 const sessionInputs = new WeakMap<ort.InferenceSession, Set<string>>();

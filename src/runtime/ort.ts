@@ -12,8 +12,9 @@
  * of a request (2.5 MiB at r=16 on the demo model, a sixth of the int8 weights), so copying them per
  * step costs more than the side paths compute. `HeapTensor` holds a tensor in the heap across runs, and
  * `runSession` calls ORT's exported C API (`OrtRun`, the same calls ORT-web's own `run` makes) with
- * those tensors by reference. No library offers this; ORT-web's C API is stable across versions
- * because its own JS layer is written against it, and the tests run every numeric check through it.
+ * those tensors by reference. No library offers this. The functions are the ones ORT-web's JS layer
+ * calls; the version is pinned, `initOrt` checks they are all there, and every numeric test runs
+ * through this path.
  */
 import * as ort from "onnxruntime-web/wasm";
 
@@ -51,7 +52,7 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
     const instantiateModule = original as (m: WebAssembly.Module, i?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
     const instantiateBytes = original as (b: BufferSource, i?: WebAssembly.Imports) => Promise<WebAssembly.WebAssemblyInstantiatedSource>;
     const substitute = (async (source: unknown, imports?: WebAssembly.Imports) => {
-      // remember ORT's heap (imported by its threaded build, exported otherwise) to report its size
+      // remember ORT's heap (imported by its threaded build, exported otherwise): its size, and where HeapTensors live
       wasmMemory ??= findMemory(imports);
       if (source instanceof WebAssembly.Module) return instantiateModule(source, imports);
       const result = wasmModule ? { instance: await instantiateModule(wasmModule, imports), module: wasmModule } : await instantiateBytes(source as BufferSource, imports);
@@ -75,14 +76,16 @@ export function initOrt(wasmModule?: WebAssembly.Module): Promise<void> {
       WebAssembly.instantiate = original;
       delete (Object.prototype as Record<string, unknown>)[MODULE_TRAP];
     }
-    if (!api || !wasmMemory || typeof api._OrtRun !== "function" || typeof api._malloc !== "function") {
-      throw new Error("onnxruntime-web's wasm module did not expose its C API (OrtRun, malloc) as expected");
+    const missing = API_FUNCTIONS.filter((f) => typeof (api as Record<string, unknown> | undefined)?.[f] !== "function");
+    if (!wasmMemory || missing.length) {
+      throw new Error(`onnxruntime-web's wasm module does not expose ${missing.join(", ") || "its memory"} as lora-edge expects (src/runtime/ort.ts)`);
     }
   })();
   return initialised;
 }
 
 const MODULE_TRAP = "_OrtRun";
+const API_FUNCTIONS: ReadonlyArray<keyof OrtApi> = ["_malloc", "_free", "_OrtGetLastError", "_OrtCreateTensor", "_OrtGetTensorData", "_OrtReleaseTensor", "_OrtFree", "_OrtRun"];
 
 function findMemory(namespaces: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
   for (const ns of Object.values(namespaces ?? {})) {
