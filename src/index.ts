@@ -2,6 +2,7 @@
  * The Cloudflare Worker entry: ORT's wasm comes from the bundle, the model package from the
  * Worker's static assets (`models/`, binding `MODELS`: files too big for a bundle, never served
  * publicly); the engine, the adapter caches and the router are created once per isolate, on first use.
+ * The package's weights are held in JS only while ORT's session is created.
  */
 import { env as workerEnv } from "cloudflare:workers";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
@@ -9,7 +10,7 @@ import routerArtifact from "../models/router/router.json";
 import { createApp, type AppDeps } from "./app.ts";
 import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
-import { loadModelPackage, type ModelPackage } from "./runtime/model-package.ts";
+import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
 import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
@@ -23,37 +24,52 @@ import type { Env } from "./env.ts";
 /** The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets. */
 const MODEL_PACKAGE = "demo";
 
-let pkg: Promise<ModelPackage> | undefined;
-/** The package (manifest, weights, tokenizer), without an inference session; loaded once per isolate. */
-function embeddedPackage(): Promise<ModelPackage> {
-  const models = (workerEnv as unknown as Env).MODELS;
-  pkg ??= loadModelPackage(async (path) => {
-    const res = await models.fetch(new Request(`https://models/${MODEL_PACKAGE}/${path}`));
-    if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }).catch((err) => {
-    pkg = undefined; // the next request tries again
-    throw err;
-  });
-  return pkg;
+/** A file of the embedded package, from the static assets. */
+async function readModelFile(path: string): Promise<Uint8Array> {
+  const res = await (workerEnv as unknown as Env).MODELS.fetch(new Request(`https://models/${MODEL_PACKAGE}/${path}`));
+  if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
-let engine: Promise<Engine> | undefined;
-/** The isolate's engine (created on first use; a failed creation is retried by the next request). */
-export function embeddedEngine(): Promise<Engine> {
-  engine ??= embeddedPackage()
-    .then((p) => Engine.create(p, { wasmModule: ortWasm }))
-    .catch((err) => {
-      engine = undefined;
+/** Retry-on-failure memo: a rejected promise is dropped so the next request tries again. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () =>
+    (value ??= make().catch((err) => {
+      value = undefined;
       throw err;
-    });
-  return engine;
+    }));
 }
 
-/** The embedded base as uploads need it: manifest, identity and dequantized weights (no ORT). */
+/** The embedded package's manifest and identity (uploads check adapters against them; no ORT). */
+const embeddedManifest = once(() => loadManifest(readModelFile));
+
+/** The weights file, read from the assets and checked against the manifest each time it is needed. */
+async function readEmbeddedWeights(): Promise<Uint8Array> {
+  return readPackageFile(readModelFile, (await embeddedManifest()).manifest.files.weights);
+}
+
+/**
+ * The isolate's engine (created on first use; a failed creation is retried by the next request).
+ * Once ORT has the weights in its heap the package bytes are let go: the engine reads the weights
+ * file again only for DoRA.
+ */
+export const embeddedEngine = once(async () => {
+  const pkg = await loadModelPackage(readModelFile);
+  return Engine.create(pkg, { wasmModule: ortWasm, rereadWeights: readEmbeddedWeights });
+});
+
+/** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */
 export async function embeddedBase(): Promise<UploadBase> {
-  const p = await embeddedPackage();
-  return { manifest: p.manifest, modelHash: p.hash, baseWeight: (l, proj) => readBaseWeight(p.manifest, p.weights, l, proj) };
+  const { manifest, hash } = await embeddedManifest();
+  return {
+    manifest,
+    modelHash: hash,
+    baseWeights: async () => {
+      const bytes = await readEmbeddedWeights();
+      return (l, proj) => readBaseWeight(manifest, bytes, l, proj);
+    },
+  };
 }
 
 let isolateCache: AdapterCache | undefined;
@@ -80,7 +96,7 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
     limits,
     selectAdapters: createAdapterSelector({ registry, cache, ...(stored ? { stored } : {}), router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
     listAdapterModels: async () => {
-      const base = (await embeddedPackage()).manifest.name;
+      const base = (await embeddedManifest()).manifest.name;
       const latest = new Map((await registry.list()).map((a) => [a.name, a]));
       return [...latest.values()].map((a) => ({ id: a.name, object: "model" as const, created: Math.floor(Date.parse(a.created) / 1000), owned_by: "lora-edge", parent: base, root: base }));
     },
@@ -90,7 +106,7 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
       base: embeddedBase,
       checkDomainExamples: (domain, examples) => router.check(domain, examples),
     },
-    route: async (req) => routeRequest(router, registry, req, (await embeddedPackage()).manifest.name),
+    route: async (req) => routeRequest(router, registry, req, (await embeddedManifest()).manifest.name),
   };
 }
 

@@ -14,7 +14,8 @@ import type { Blob, PreparedUpload } from "./types.ts";
 export type UploadBase = {
   manifest: ModelManifest;
   modelHash: string;
-  baseWeight(layer: number, projection: Projection): Float32Array;
+  /** The served weights, dequantized, per projection; read only for DoRA adapters. */
+  baseWeights(): Promise<(layer: number, projection: Projection) => Float32Array>;
 };
 
 /**
@@ -26,7 +27,7 @@ export async function prepareUpload(name: string, files: { config: Uint8Array; w
   const arch = base.manifest.architecture;
   const maxRank = Math.min(opts.maxRank, base.manifest.lora.max_rank);
   const peft = loadPeftAdapter(files, arch, { maxRank, targets: base.manifest.lora.targets });
-  const prepared = prepareAdapter(peft, arch, { baseWeight: (l, p) => base.baseWeight(l, p), baseId: base.modelHash });
+  const prepared = prepareAdapter(peft, arch, { ...(peft.dora ? { baseWeight: await base.baseWeights() } : {}), baseId: base.modelHash });
 
   let rank = 0;
   const targets = new Set<Projection>();

@@ -46,15 +46,18 @@ export class Engine {
   readonly manifest: ModelManifest;
   readonly modelHash: string;
   readonly tokenizer: ChatTokenizer;
-  private readonly pkg: ModelPackage;
   private readonly session: ort.InferenceSession;
+  private readonly doraGraph: Uint8Array | undefined;
+  /** the weights file: held, or read again when needed (DoRA), so the caller can let its copy go */
+  private readonly weights: Uint8Array | (() => Promise<Uint8Array>);
   private doraSession: Promise<ort.InferenceSession> | undefined;
   /** rank-0 inputs and an empty KV cache, in the heap for the engine's lifetime */
   private readonly emptyLora: LoraInputs;
   private readonly cache: CacheLayout;
 
-  private constructor(pkg: ModelPackage, session: ort.InferenceSession) {
-    this.pkg = pkg;
+  private constructor(pkg: ModelPackage, session: ort.InferenceSession, rereadWeights: (() => Promise<Uint8Array>) | undefined) {
+    this.doraGraph = pkg.doraGraph;
+    this.weights = rereadWeights ?? pkg.weights;
     this.manifest = pkg.manifest;
     this.modelHash = pkg.hash;
     this.session = session;
@@ -69,25 +72,39 @@ export class Engine {
     this.cache = { pairs, presents: new Set(pairs.map(([, present]) => present)), empty: Object.fromEntries(pairs.map(([past]) => [past, none()])) };
   }
 
-  /** Create the session; pass ORT's precompiled wasm Module inside workerd. */
-  static async create(pkg: ModelPackage, opts: { wasmModule?: WebAssembly.Module } = {}): Promise<Engine> {
+  /**
+   * Create the session; pass ORT's precompiled wasm Module inside workerd. With `rereadWeights` the
+   * engine keeps no reference to `pkg.weights` (ORT has its own copy in the wasm heap) and reads
+   * the file again only when it needs the weights: for DoRA preparation and the DoRA session.
+   */
+  static async create(pkg: ModelPackage, opts: { wasmModule?: WebAssembly.Module; rereadWeights?: () => Promise<Uint8Array> } = {}): Promise<Engine> {
     await initOrt(opts.wasmModule);
     const session = await createSession(pkg.graph, { path: pkg.manifest.files.weights.path, data: pkg.weights });
-    return new Engine(pkg, session);
+    return new Engine(pkg, session, opts.rereadWeights);
   }
 
-  /** ORT's wasm heap (it grows, never shrinks) and the part live sequences hold (KV caches, LoRA inputs). */
-  memory(): { wasmHeapBytes: number; sequenceBytes: number } {
-    return { wasmHeapBytes: wasmHeapBytes(), sequenceBytes: heapTensorBytes() };
+  /**
+   * ORT's wasm heap (it grows, never shrinks), the part live sequences hold (KV caches, LoRA
+   * inputs), and the package bytes the engine holds in JS (the DoRA graph; the weights unless
+   * created with `rereadWeights`).
+   */
+  memory(): { wasmHeapBytes: number; sequenceBytes: number; packageBytes: number } {
+    const held = (this.doraGraph?.byteLength ?? 0) + (this.weights instanceof Uint8Array ? this.weights.byteLength : 0);
+    return { wasmHeapBytes: wasmHeapBytes(), sequenceBytes: heapTensorBytes(), packageBytes: held };
   }
 
   get contextLength(): number {
     return this.manifest.architecture.max_position_embeddings;
   }
 
-  /** The served base weight of one projection, dequantized, `[in, out]` (for DoRA preparation). */
-  baseWeight(layer: number, proj: Projection): Float32Array {
-    return readBaseWeight(this.manifest, this.pkg.weights, layer, proj);
+  /** The served base weights, dequantized, `[in, out]` per projection (for DoRA preparation). */
+  async baseWeights(): Promise<(layer: number, proj: Projection) => Float32Array> {
+    const bytes = await this.weightsFile();
+    return (layer, proj) => readBaseWeight(this.manifest, bytes, layer, proj);
+  }
+
+  private weightsFile(): Promise<Uint8Array> {
+    return this.weights instanceof Uint8Array ? Promise.resolve(this.weights) : this.weights();
   }
 
   /**
@@ -147,9 +164,14 @@ export class Engine {
 
   private sessionFor(dora: boolean): Promise<ort.InferenceSession> {
     if (!dora) return Promise.resolve(this.session);
-    const graph = this.pkg.doraGraph;
+    const graph = this.doraGraph;
     if (!graph) throw new LoraEdgeError(400, "dora_not_supported", "this model package has no DoRA graph; rebuild it with --dora");
-    this.doraSession ??= createSession(graph, { path: this.manifest.files.weights.path, data: this.pkg.weights });
+    this.doraSession ??= this.weightsFile()
+      .then((data) => createSession(graph, { path: this.manifest.files.weights.path, data }))
+      .catch((err) => {
+        this.doraSession = undefined; // the next DoRA request tries again
+        throw err;
+      });
     return this.doraSession;
   }
 

@@ -22,41 +22,47 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** A package's manifest and identity, without reading its other files. */
+export async function loadManifest(read: (path: string) => Promise<Uint8Array>): Promise<{ manifest: ModelManifest; hash: string }> {
+  const manifestBytes = await read("manifest.json");
+  const text = new TextDecoder().decode(manifestBytes);
+  let manifest: ModelManifest;
+  try {
+    manifest = parseManifest(JSON.parse(text));
+  } catch (cause) {
+    throw new LoraEdgeError(500, "invalid_model_package", `manifest.json is not a lora-edge model manifest: ${String(cause)}`, { cause });
+  }
+  // compact JSON, so the identity does not depend on how the file was formatted or bundled
+  return { manifest, hash: await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(text)))) };
+}
+
+/** One file of a package, checked against its manifest entry unless `verify` is false. */
+export async function readPackageFile(read: (path: string) => Promise<Uint8Array>, entry: FileEntry, opts: { verify?: boolean } = {}): Promise<Uint8Array> {
+  const b = await read(entry.path);
+  if (opts.verify === false) return b;
+  if (b.byteLength !== entry.bytes) throw new LoraEdgeError(500, "invalid_model_package", `${entry.path}: ${b.byteLength} bytes, manifest says ${entry.bytes}`);
+  if ((await sha256Hex(b)) !== entry.sha256) throw new LoraEdgeError(500, "invalid_model_package", `${entry.path}: sha256 does not match the manifest`);
+  return b;
+}
+
+type FileEntry = ModelManifest["files"]["weights"];
+
 /**
  * @example const pkg = await loadModelPackage((p) => readFile(join(dir, p)).then((b) => new Uint8Array(b)));
  */
 /** `verify: false` skips size and hash checks (files from the Worker bundle, re-encoded JSON). */
 export async function loadModelPackage(read: (path: string) => Promise<Uint8Array>, opts: { verify?: boolean } = {}): Promise<ModelPackage> {
-  const manifestBytes = await read("manifest.json");
-  const decoder = new TextDecoder();
-  let manifest: ModelManifest;
-  try {
-    manifest = parseManifest(JSON.parse(decoder.decode(manifestBytes)));
-  } catch (cause) {
-    throw new LoraEdgeError(500, "invalid_model_package", `manifest.json is not a lora-edge model manifest: ${String(cause)}`, { cause });
-  }
+  const { manifest, hash } = await loadManifest(read);
   const f = manifest.files;
-  const entries = [f.graph, f.weights, f.tokenizer, f.tokenizer_config, f.generation_config, ...(f.dora_graph ? [f.dora_graph] : [])];
-  const bytes = new Map<string, Uint8Array>();
-  await Promise.all(
-    entries.map(async (e) => {
-      const b = await read(e.path);
-      if (opts.verify === false) return void bytes.set(e.path, b);
-      if (b.byteLength !== e.bytes) throw new LoraEdgeError(500, "invalid_model_package", `${e.path}: ${b.byteLength} bytes, manifest says ${e.bytes}`);
-      if ((await sha256Hex(b)) !== e.sha256) throw new LoraEdgeError(500, "invalid_model_package", `${e.path}: sha256 does not match the manifest`);
-      bytes.set(e.path, b);
-    }),
-  );
-  const json = (path: string) => JSON.parse(decoder.decode(bytes.get(path)!)) as unknown;
-  return {
-    manifest,
-    // compact JSON, so the identity does not depend on how the file was formatted or bundled
-    hash: await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(decoder.decode(manifestBytes))))),
-    graph: bytes.get(f.graph.path)!,
-    ...(f.dora_graph ? { doraGraph: bytes.get(f.dora_graph.path)! } : {}),
-    weights: bytes.get(f.weights.path)!,
-    tokenizerJson: json(f.tokenizer.path),
-    tokenizerConfig: json(f.tokenizer_config.path),
-    generationConfig: json(f.generation_config.path),
-  };
+  const file = (e: FileEntry) => readPackageFile(read, e, opts);
+  const json = async (e: FileEntry) => JSON.parse(new TextDecoder().decode(await file(e))) as unknown;
+  const [graph, doraGraph, weights, tokenizerJson, tokenizerConfig, generationConfig] = await Promise.all([
+    file(f.graph),
+    f.dora_graph ? file(f.dora_graph) : undefined,
+    file(f.weights),
+    json(f.tokenizer),
+    json(f.tokenizer_config),
+    json(f.generation_config),
+  ]);
+  return { manifest, hash, graph, ...(doraGraph ? { doraGraph } : {}), weights, tokenizerJson, tokenizerConfig, generationConfig };
 }

@@ -38,6 +38,7 @@ export async function loadGolden(model: string) {
   const engine = await Engine.create(await loadModelPackage(async (p) => files[p]!));
   const arch = engine.manifest.architecture;
 
+  const baseWeight = await engine.baseWeights();
   /** A golden PEFT adapter, loaded, validated and prepared as the registry would. */
   const feedsFor = (adapterDir: string): LoraFeeds => {
     const peft = loadPeftAdapter(
@@ -45,7 +46,7 @@ export async function loadGolden(model: string) {
       arch,
       { maxRank: engine.manifest.lora.max_rank },
     );
-    return composeAdapters(arch, [{ adapter: prepareAdapter(peft, arch, { baseWeight: (l, p) => engine.baseWeight(l, p) }), weight: 1 }]);
+    return composeAdapters(arch, [{ adapter: prepareAdapter(peft, arch, { baseWeight }), weight: 1 }]);
   };
 
   /** Worst relative L2 error over the sequences, and lora-edge's greedy tokens next to PEFT's. */

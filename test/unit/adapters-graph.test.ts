@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { doraWeight, forwardLogits, loraDelta, mergeLoraDeltas, relL2, type HfConfig, type HfTensor, type HfWeights } from "../reference/llama64.ts";
 import { peftKey, projectionPath, randomHfWeights, randomPeftTensors, writePeftAdapter, type PeftLoraConfig, type ProjectionName } from "../reference/hf-checkpoint.ts";
+import type { Projection } from "../../src/runtime/manifest.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../reference/half.ts";
 import { engineOf, packageOf, servedConfig, servedWeights } from "../support/models.ts";
 import { Engine } from "../../src/runtime/engine.ts";
@@ -80,16 +81,17 @@ function mergedReference(weights: HfWeights, cases: { c: Case; w: number }[]): H
   return mergeLoraDeltas(out, deltas);
 }
 
-function prepared(engine: Engine, c: Case): PreparedAdapter {
+function prepared(engine: Engine, baseWeight: (l: number, p: Projection) => Float32Array, c: Case): PreparedAdapter {
   const dir = mkdtempSync(join(tmpdir(), "lora-edge-peft-"));
   writePeftAdapter(dir, c.config, c.tensors, c.dtype);
   const arch = engine.manifest.architecture;
   const peft = loadPeftAdapter({ config: readFileSync(join(dir, "adapter_config.json")), weights: new Uint8Array(readFileSync(join(dir, "adapter_model.safetensors"))) }, arch, { maxRank: engine.manifest.lora.max_rank });
-  return prepareAdapter(peft, arch, { baseWeight: (l, p) => engine.baseWeight(l, p) });
+  return prepareAdapter(peft, arch, { baseWeight });
 }
 
 async function logitsWith(engine: Engine, cases: { c: Case; w: number }[]) {
-  const lora = composeAdapters(engine.manifest.architecture, cases.map(({ c, w }) => ({ adapter: prepared(engine, c), weight: w })));
+  const baseWeight = await engine.baseWeights();
+  const lora = composeAdapters(engine.manifest.architecture, cases.map(({ c, w }) => ({ adapter: prepared(engine, baseWeight, c), weight: w })));
   return (await engine.forward(TOKENS, { lora, logitsToKeep: TOKENS.length })).logits;
 }
 

@@ -17,7 +17,7 @@ import { loadModelPackage } from "../../src/runtime/model-package.ts";
 import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";
 import { prepareAdapter } from "../../src/adapters/prepare.ts";
 import { composeAdapters } from "../../src/adapters/compose.ts";
-import type { WeightFormat } from "../../src/runtime/manifest.ts";
+import type { Projection, WeightFormat } from "../../src/runtime/manifest.ts";
 
 const config: HfConfig = {
   vocab_size: 320, hidden_size: 64, intermediate_size: 112, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
@@ -34,16 +34,17 @@ function adapterDir(seed: number, targets: ProjectionName[], extra: Record<strin
   return dir;
 }
 
-function prepare(engine: Engine, dir: string) {
+function prepare(engine: Engine, baseWeight: (l: number, p: Projection) => Float32Array, dir: string) {
   const arch = engine.manifest.architecture;
   const peft = loadPeftAdapter({ config: readFileSync(join(dir, "adapter_config.json")), weights: new Uint8Array(readFileSync(join(dir, "adapter_model.safetensors"))) }, arch);
-  return prepareAdapter(peft, arch, { baseWeight: (l, p) => engine.baseWeight(l, p) });
+  return prepareAdapter(peft, arch, { baseWeight });
 }
 
 async function mergedVsUnmerged(format: WeightFormat, specs: { dir: string; weight: number }[]) {
   const pkg = await packageOf(config, base, format, { dora: true });
   const engine = await Engine.create(pkg);
-  const adapters = specs.map((s) => ({ adapter: prepare(engine, s.dir), weight: s.weight }));
+  const baseWeight = await engine.baseWeights();
+  const adapters = specs.map((s) => ({ adapter: prepare(engine, baseWeight, s.dir), weight: s.weight }));
   const unmerged = (await engine.forward(TOKENS, { lora: composeAdapters(pkg.manifest.architecture, adapters), logitsToKeep: TOKENS.length })).logits;
   const { arch, weights } = unpackModelPackage(pkg);
   const { files } = assembleModelPackage({

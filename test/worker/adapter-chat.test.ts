@@ -18,7 +18,8 @@ import type { Env } from "../../src/env.ts";
 import { embeddedEngine, workerDeps } from "../../src/index.ts";
 import type { StoredAdapter } from "../../src/pipeline/select.ts";
 import type { LoraFeeds } from "../../src/runtime/lora-feeds.ts";
-import { call, errorOf, peftFiles, push, storageSnapshot, worker, type PeftFiles } from "./support.ts";
+import { peftConfig, peftKey, randomPeftTensors, writeSafetensors, type ProjectionName } from "../reference/hf-checkpoint.ts";
+import { ARCH, call, errorOf, peftFiles, push, storageSnapshot, worker, type PeftFiles } from "./support.ts";
 
 type Msg = { role: "user" | "system" | "assistant"; content: string };
 const SUPPORT_Q: Msg[] = [{ role: "user", content: "My parcel never arrived and I want a refund for the order" }];
@@ -29,7 +30,29 @@ const chat = async (body: object, fetcher: { fetch(r: Request): Response | Promi
 async function prepared(files: PeftFiles): Promise<PreparedAdapter> {
   const engine = await embeddedEngine();
   const arch = engine.manifest.architecture;
-  return prepareAdapter(loadPeftAdapter(files, arch, { maxRank: engine.manifest.lora.max_rank }), arch, { baseWeight: (l, p) => engine.baseWeight(l, p), baseId: engine.modelHash });
+  return prepareAdapter(loadPeftAdapter(files, arch, { maxRank: engine.manifest.lora.max_rank }), arch, { baseWeight: await engine.baseWeights(), baseId: engine.modelHash });
+}
+
+/** A DoRA adapter for the demo model: magnitudes near the served weights' column norms. */
+async function doraFiles(): Promise<PeftFiles> {
+  const baseWeight = await (await embeddedEngine()).baseWeights();
+  const targets: ProjectionName[] = ["q_proj", "down_proj"];
+  const tensors = randomPeftTensors(ARCH, { r: 4, targets, seed: 41, std: 0.2 });
+  for (let l = 0; l < ARCH.num_hidden_layers; l++) {
+    for (const proj of targets) {
+      const W = baseWeight(l, proj); // [in, out]
+      const out = tensors.get(peftKey(l, proj, "lora_B"))!.dims[0]!;
+      const m = new Float32Array(out);
+      for (let o = 0; o < out; o++) {
+        let ss = 0;
+        for (let i = o; i < W.length; i += out) ss += W[i]! ** 2;
+        m[o] = Math.sqrt(ss) * (1 + 0.05 * Math.sin(o));
+      }
+      tensors.set(peftKey(l, proj, "lora_magnitude_vector"), { dims: [out], data: m });
+    }
+  }
+  const weights = writeSafetensors(Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: "F32" as const, dims: t.dims, data: Float32Array.from(t.data) }])));
+  return { config: new TextEncoder().encode(JSON.stringify(peftConfig({ r: 4, lora_alpha: 8, target_modules: targets, use_dora: true }))), weights };
 }
 
 /** What the runtime generates for these messages, feeds and seed (as the chat pipeline samples). */
@@ -114,6 +137,19 @@ describe("chat with a registered adapter", () => {
       expect([res.status, (await errorOf(res)).code]).toEqual([status, code]);
     }
     for (const text of ["", "   ", "x".repeat(100_000), "¿Dónde está mi pedido? 我的包裹在哪里"]) expect((await route({ text })).status).toBe(200);
+  });
+
+  it("a DoRA adapter: the upload reads the base weights from the assets, and its chat equals a direct runtime call", async () => {
+    const files = await doraFiles();
+    const res = await push("dora-desk", files);
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(await res.json()).toMatchObject({ id: "dora-desk@1", dora: true });
+    const feeds = (await prepared(files)).feeds;
+    expect(feeds.dora).toBe(true);
+    const want = await direct(SUPPORT_Q, feeds, { seed: 8, maxTokens: 10 });
+    const got = await completion({ model: "dora-desk", messages: SUPPORT_Q, max_tokens: 10, seed: 8 });
+    expect({ text: got.text, tokens: got.tokens }).toEqual(want);
+    expect(got.text).not.toBe((await direct(SUPPORT_Q, undefined, { seed: 8, maxTokens: 10 })).text);
   });
 
   it("adapters: [{name, weight}] composes adapters exactly as composeAdapters does", async () => {
