@@ -48,9 +48,10 @@ export async function readPackageFile(read: (path: string) => Promise<Uint8Array
 type FileEntry = ModelManifest["files"]["weights"];
 
 /**
+ * Every file of a package. `verify: false` skips size and hash checks (files from the Worker bundle, re-encoded JSON).
+ *
  * @example const pkg = await loadModelPackage((p) => readFile(join(dir, p)).then((b) => new Uint8Array(b)));
  */
-/** `verify: false` skips size and hash checks (files from the Worker bundle, re-encoded JSON). */
 export async function loadModelPackage(read: (path: string) => Promise<Uint8Array>, opts: { verify?: boolean } = {}): Promise<ModelPackage> {
   const { manifest, hash } = await loadManifest(read);
   const f = manifest.files;
