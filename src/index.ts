@@ -7,7 +7,8 @@
 import { env as workerEnv } from "cloudflare:workers";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
 import routerArtifact from "../models/router/router.json";
-import { createApp, type AppDeps } from "./app.ts";
+import { createApp } from "./app.ts";
+import type { AppDeps } from "./deps.ts";
 import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
 import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";

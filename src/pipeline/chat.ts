@@ -2,7 +2,7 @@
  * One chat request through lora-edge, in the order data flows: validate limits → route (which
  * adapter) → resolve the adapter → tokenize → generate. The HTTP layer only shapes the result.
  */
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { releasing } from "./release.ts";
 import { LoraEdgeError } from "../errors.ts";
 import type { GenerationEvent } from "../runtime/engine.ts";

@@ -9,7 +9,7 @@
  * missing entry once however many requests wait for it; feeds are leased until generation ends. A
  * storage failure or timeout is a 503 for this request only.
  */
-import type { AdapterSelection, AppDeps } from "../app.ts";
+import type { AdapterSelection, AppDeps } from "../deps.ts";
 import { AdapterCache, type AdapterLease } from "../adapters/cache.ts";
 import { composeAdapters } from "../adapters/compose.ts";
 import { deserializePreparedAdapter } from "../adapters/prepare.ts";

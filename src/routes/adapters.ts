@@ -4,7 +4,7 @@
  * HTTP only: reading, validation and storage live in routes/admin-upload.ts and src/registry.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 import { adapterNameSchema, parseAdapterRef } from "../registry/types.ts";
 import { prepareUpload } from "../registry/upload.ts";

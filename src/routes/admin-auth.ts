@@ -4,7 +4,7 @@
  * of the strings. A missing or wrong token is refused before the handler runs, so it changes nothing.
  */
 import type { Context, Next } from "hono";
-import type { AdminDeps, AppEnv } from "../app.ts";
+import type { AdminDeps, AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 
 /**

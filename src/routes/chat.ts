@@ -3,7 +3,7 @@
  * OpenAI JSON or SSE (`data: {chunk}` … `data: [DONE]`). No model logic here.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 import type { GenerationEvent } from "../runtime/engine.ts";
 import { chatRequestSchema } from "./openai-schema.ts";

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 import { domainNameSchema, parseAdapterRef } from "../registry/types.ts";
 import { adminOf, requireAdmin } from "./admin-auth.ts";

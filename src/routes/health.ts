@@ -1,6 +1,6 @@
 /** `GET /healthz`: the isolate is up and the model loads; its resident memory. */
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../deps.ts";
 
 export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
   const engine = await c.get("deps").engine();

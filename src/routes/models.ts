@@ -1,6 +1,6 @@
 /** `GET /v1/models`: the base model and every registered adapter (`parent` = the base, as vLLM does). */
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../deps.ts";
 
 export const modelRoutes = new Hono<AppEnv>().get("/v1/models", async (c) => {
   const deps = c.get("deps");

@@ -1,7 +1,7 @@
 /** `POST /v1/route` `{messages | text, model?}`: the routing decision chat would make, without generating. */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 import { chatRequestSchema } from "./openai-schema.ts";
 import { readJsonBody } from "./json-body.ts";

@@ -1,0 +1,54 @@
+/**
+ * The types every layer shares: what `createApp` is handed (`AppDeps`, `AdminDeps`), what a chat
+ * request's routing decided (`AdapterSelection`), and Hono's context variables (`AppEnv`). They sit
+ * below `app.ts`, `routes/` and `pipeline/`, so none of those imports another for its types.
+ */
+import type { Engine } from "./runtime/engine.ts";
+import type { LoraFeeds } from "./runtime/lora-feeds.ts";
+import type { Limits } from "./pipeline/limits.ts";
+import type { ChatRequest } from "./routes/openai-schema.ts";
+import type { AdapterRegistry } from "./registry/types.ts";
+import type { UploadBase } from "./registry/upload.ts";
+import type { RouteRequest, RouteResult } from "./pipeline/routing.ts";
+
+/** What routing and adapter resolution decided for one request. */
+export type AdapterSelection = {
+  reason: "base" | "explicit" | "classifier" | "fallback";
+  domain?: string;
+  confidence?: number;
+  /** `name@version`, or a `+`-joined list for compositions */
+  adapterLabel?: string;
+  lora?: LoraFeeds;
+  loadMs: number;
+  /** Called when generation ends, so the adapter cache may evict what this request used. */
+  release?: () => void;
+};
+
+export type ModelCard = { id: string; object: "model"; created: number; owned_by: string; parent: string | null; root: string };
+
+export type AppDeps = {
+  /** The engine, created once per isolate on first use. */
+  engine(): Promise<Engine>;
+  limits: Limits;
+  /** Route a chat request to adapters (or none). */
+  selectAdapters(req: ChatRequest, messages: { role: string; content: string }[], engine: Engine): Promise<AdapterSelection>;
+  /** Adapters to list in `/v1/models` besides the base. */
+  listAdapterModels(): Promise<ModelCard[]>;
+  /** The registry and admin API (`/v1/adapters`, `/v1/domains`); absent = those routes answer 404. */
+  admin?: AdminDeps;
+  /** The routing decision without generating (`POST /v1/route`); absent = 404. */
+  route?(req: RouteRequest): Promise<RouteResult>;
+};
+
+/** What the admin API needs. */
+export type AdminDeps = {
+  registry: AdapterRegistry;
+  /** The `ADMIN_TOKEN` secret; undefined refuses every admin call (401). */
+  token: string | undefined;
+  /** The served base, for validating and preparing uploads (no inference session needed). */
+  base(): Promise<UploadBase>;
+  /** Refuse a domain's examples before anything is stored (the router learns them). */
+  checkDomainExamples(domain: string, examples: string[]): Promise<void>;
+};
+
+export type AppEnv = { Variables: { deps: AppDeps } };
