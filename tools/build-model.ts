@@ -3,13 +3,13 @@
  * or from seeded random weights (with a tokenizer the builder trains itself).
  */
 import { parseArgs } from "node:util";
-import { readHfCheckpoint } from "../src/build/hf-checkpoint.ts";
-import { assembleModelPackage, sha256Hex, writeModelPackage } from "../src/build/package.ts";
-import { randomLlamaWeights } from "../src/build/random-weights.ts";
-import { buildTokenizer } from "../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
+import { readHfCheckpoint } from "../src/builder/hf-checkpoint.ts";
+import { assembleModelPackage, sha256Hex, writeModelPackage } from "../src/builder/package.ts";
+import { randomLlamaWeights } from "../src/builder/random-weights.ts";
+import { buildTokenizer } from "../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
 import { WEIGHT_FORMATS, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
-import { PRESETS } from "../src/build/presets.ts";
+import { PRESETS } from "../src/builder/presets.ts";
 
 const HELP = `Usage: npm run build-model -- (--from-hf <dir> | --random) --out <dir> [options]
 
