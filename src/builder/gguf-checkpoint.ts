@@ -30,18 +30,23 @@ export type GgufCheckpoint = {
 
 /**
  * HF's pre-tokenizer for each `tokenizer.ggml.pre` this builder knows, as llama.cpp's
- * llama-vocab.cpp defines them. `smollm` (with starcoder, refact, codeshell) splits every digit
- * into its own piece (`\p{N}`) and then applies GPT-2's split; Hugging Face writes the same as
- * `Sequence[Digits(individual_digits), ByteLevel]`.
+ * llama-vocab.cpp defines them. `smollm` (with starcoder, refact, codeshell) splits every number
+ * character into its own piece (`\p{N}`) and then applies GPT-2's split. Hugging Face's own files say
+ * `Digits(individual_digits)`, which is `\p{N}` in Rust but only ASCII 0-9 in the JavaScript
+ * tokenizer (½ and ١ differ), so the rule is written as a `Split` on `\p{N}`, the same in both.
  */
 const BYTE_LEVEL = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true } as const;
 const LLAMA3_SPLIT =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const EACH_NUMBER_THEN_GPT2 = {
+  type: "Sequence",
+  pretokenizers: [{ type: "Split", pattern: { Regex: "\\p{N}" }, behavior: "Isolated", invert: false }, BYTE_LEVEL],
+};
 const PRE_TOKENIZERS: Record<string, unknown> = {
-  smollm: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, BYTE_LEVEL] },
-  starcoder: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, BYTE_LEVEL] },
-  refact: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, BYTE_LEVEL] },
-  codeshell: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, BYTE_LEVEL] },
+  smollm: EACH_NUMBER_THEN_GPT2,
+  starcoder: EACH_NUMBER_THEN_GPT2,
+  refact: EACH_NUMBER_THEN_GPT2,
+  codeshell: EACH_NUMBER_THEN_GPT2,
   gpt2: BYTE_LEVEL,
   default: BYTE_LEVEL,
   "llama-bpe": {
