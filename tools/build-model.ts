@@ -113,6 +113,7 @@ async function main() {
     input = {
       arch: ckpt.arch, weights: ckpt.weights, tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
       source: { kind: "gguf" as const, name: ckpt.modelName, sha256: sha256Hex(bytes), tensor_types: ckpt.tensorTypes },
+      carried: ckpt.blocks,
     };
   } else {
     const preset = PRESETS[args.preset];

@@ -121,6 +121,7 @@ async function main() {
     name: "smollm2-135m",
     arch,
     ...(format === "int8" ? { int8Activations: "row" as const } : {}),
+    ...(format === "int4" ? { carried: ckpt.blocks } : {}),
     ...(smooth ? { smooth } : {}),
     weights: ckpt.weights,
     format,

@@ -9,8 +9,10 @@
  * BPE (`tokenizer.ggml.model` "gpt2") with the pre-tokenizer `tokenizer.ggml.pre` names; others are
  * refused by name.
  */
-import { readGguf, type Gguf, type GgufValue } from "./gguf.ts";
+import { readGguf, type Gguf, type GgufTensor, type GgufValue } from "./gguf.ts";
 import { dequantizeGguf } from "./gguf-quants.ts";
+import type { Int4Weight } from "./quantize.ts";
+import { toFloat32 } from "../adapters/safetensors.ts";
 import type { HfWeights } from "./llama-graph.ts";
 import type { Architecture } from "../runtime/manifest.ts";
 import type { AddedTokenJson } from "./tokenizer.ts";
@@ -22,6 +24,8 @@ export type GgufCheckpoint = {
   /** Tensor count per ggml type, e.g. `{ Q4_1: 210, F32: 61, Q8_0: 1 }`. */
   tensorTypes: Record<string, number>;
   weights: HfWeights;
+  /** Q4_0/Q4_1/Q8_0 linear weights by HF name, in MatMulNBits' layout, for the int4 format to carry exactly. */
+  blocks: Map<string, Int4Weight>;
   tokenizerJson: unknown;
   tokenizerConfig: unknown;
   generationConfig: unknown;
@@ -88,10 +92,10 @@ function shortestFloat32(x: number): number {
  * Undo llama.cpp's Q/K row permutation. Per head of `hd` rows, the converter maps HF row
  * `s·hd/2 + i` (s = 0, 1: the two rotate-half halves) to GGUF row `2i + s`.
  */
-export function unpermuteRows(w: Float32Array, heads: number, cols: number): Float32Array {
+export function unpermuteRows<T extends Float32Array | Uint8Array>(w: T, heads: number, cols: number): T {
   const rows = w.length / cols;
   const hd = rows / heads;
-  const out = new Float32Array(w.length);
+  const out = new (w.constructor as new (n: number) => T)(w.length);
   for (let h = 0; h < heads; h++) {
     for (let s = 0; s < 2; s++) {
       for (let i = 0; i < hd / 2; i++) {
@@ -101,6 +105,65 @@ export function unpermuteRows(w: Float32Array, heads: number, cols: number): Flo
     }
   }
   return out;
+}
+
+/**
+ * A Q4_0, Q4_1 or Q8_0 tensor `[out, in]` in MatMulNBits' layout without re-quantizing: the same
+ * 4- or 8-bit values, each block's scale `d`, and as zero point `8` (Q4_0), `-m / d` (Q4_1: `q·d + m`
+ * is `(q - (-m/d))·d`), or the op's default 128 for Q8_0 stored as `q + 128`. A Q4_1 block with
+ * `d = 0` (every value `m`) becomes zeros with scale 1 and zero point `-m`. Other types: undefined.
+ */
+export function carryBlocks(t: GgufTensor): Int4Weight | undefined {
+  if (t.type !== "Q4_0" && t.type !== "Q4_1" && t.type !== "Q8_0") return undefined;
+  const [K, N] = [t.dims[0]!, t.dims.length > 1 ? t.dims[1]! : 1];
+  const blocks = K / 32;
+  const n = N * blocks;
+  const b = t.data;
+  const scales = new Float32Array(n);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const half = (at: number) => toFloat32({ dtype: "F16", shape: [1], data: b.subarray(at, at + 2) })[0]!;
+  if (t.type === "Q8_0") {
+    const packed = new Uint8Array(n * 32);
+    for (let i = 0; i < n; i++) {
+      scales[i] = half(i * 34);
+      for (let j = 0; j < 32; j++) packed[i * 32 + j] = (view.getInt8(i * 34 + 2 + j) + 128) & 255;
+    }
+    return { packed, scales, K, N, blockSize: 32, bits: 8 };
+  }
+  const size = t.type === "Q4_1" ? 20 : 18;
+  const qs = t.type === "Q4_1" ? 4 : 2;
+  const packed = new Uint8Array(n * 16);
+  const zeros = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const at = i * size;
+    const d = half(at);
+    // GGUF: value j is the low nibble of qs[j], value j+16 the high one; MatMulNBits: values 2e, 2e+1 share byte e
+    const v = (e: number) => (e < 16 ? b[at + qs + e]! & 15 : b[at + qs + e - 16]! >> 4);
+    if (t.type === "Q4_0") {
+      scales[i] = d;
+      zeros[i] = 8;
+    } else if (d === 0) {
+      scales[i] = 1;
+      zeros[i] = -half(at + 2);
+      continue; // packed stays 0
+    } else {
+      scales[i] = d;
+      zeros[i] = Math.fround(-half(at + 2) / d);
+    }
+    for (let e = 0; e < 16; e++) packed[i * 16 + e] = v(2 * e) | (v(2 * e + 1) << 4);
+  }
+  return { packed, scales, zeros, K, N, blockSize: 32, bits: 4 };
+}
+
+/** Reorder the rows of a carried weight (q/k un-permutation) the way `unpermuteRows` reorders floats. */
+function unpermuteCarried(c: Int4Weight, heads: number): Int4Weight {
+  const blocks = c.K / c.blockSize;
+  return {
+    ...c,
+    packed: unpermuteRows(c.packed, heads, c.packed.length / c.N),
+    scales: unpermuteRows(c.scales, heads, blocks),
+    ...(c.zeros ? { zeros: unpermuteRows(c.zeros, heads, c.zeros.length / c.N) } : {}),
+  };
 }
 
 /**
@@ -152,6 +215,7 @@ export function readGgufCheckpoint(bytes: Uint8Array, onTensor?: (done: number, 
   };
 
   const weights: HfWeights = new Map();
+  const blocks = new Map<string, Int4Weight>();
   const tensorTypes: Record<string, number> = {};
   for (const [name, t] of gguf.tensors) {
     tensorTypes[t.type] = (tensorTypes[t.type] ?? 0) + 1;
@@ -166,11 +230,13 @@ export function readGgufCheckpoint(bytes: Uint8Array, onTensor?: (done: number, 
     if (m?.[2] === "attn_q") w = unpermuteRows(w, H, t.dims.length > 1 ? t.dims[0]! : 1);
     if (m?.[2] === "attn_k") w = unpermuteRows(w, KV, t.dims.length > 1 ? t.dims[0]! : 1);
     weights.set(hf, w);
+    const carried = t.dims.length === 2 ? carryBlocks(t) : undefined;
+    if (carried) blocks.set(hf, m?.[2] === "attn_q" ? unpermuteCarried(carried, H) : m?.[2] === "attn_k" ? unpermuteCarried(carried, KV) : carried);
     onTensor?.(weights.size, gguf.tensors.size);
   }
 
   const modelName = typeof meta.get("general.name") === "string" ? (meta.get("general.name") as string) : "gguf";
-  return { arch, modelName, tensorTypes, weights, gguf, ...tokenizerFromGguf(gguf, arch) };
+  return { arch, modelName, tensorTypes, weights, blocks, gguf, ...tokenizerFromGguf(gguf, arch) };
 }
 
 /** `tokenizer.json`, `tokenizer_config.json` and `generation_config.json` from the GGUF metadata. */

@@ -9,8 +9,8 @@
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
-import { quantizeInt4, quantizeInt8, quantizeRowsInt8 } from "./quantize.ts";
-import { groupLayout, io, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
+import { quantizeInt4, quantizeInt8, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
+import { groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
 export type HfWeights = Map<string, Float32Array>;
@@ -37,6 +37,12 @@ export type GraphOptions = {
    * activations (the first one, typically) no longer coarsens every other token of a prefill.
    */
   int8Activations?: "tensor" | "row";
+  /**
+   * int4 only: weights already in MatMulNBits' layout, by HF name (`model.layers.{l}.mlp.up_proj.weight`,
+   * `model.embed_tokens.weight`, `lm_head.weight`), e.g. a GGUF's Q4_1/Q8_0 blocks (gguf-checkpoint.ts),
+   * used as they are instead of quantizing the float weights: the package then serves the file's exact values.
+   */
+  carried?: Map<string, Int4Weight>;
   /** Expose each projection group's input as an output `tap.{l}.{group}` `[S, in]`, and lm_head's as `tap.lm_head` (calibration). */
   taps?: boolean;
 };
@@ -147,14 +153,14 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
    * applies it to an `[S, K]` input (with an optional bias). `table` names the stored values and
    * per-column scales, so the tied embedding can gather its rows from lm_head's one table.
    */
-  const linearWeight = (name: string, wKN: Float32Array, K: number, N: number) => {
+  const linearWeight = (name: string, wKN: Float32Array, K: number, N: number, carried?: Int4Weight) => {
     if (opts.format === "fp32") {
       const W = g.initializer(name, wKN, [K, N]);
       const apply = (x: string, bias?: string) => {
         const y = g.op("MatMul", [x, W]);
         return bias ? g.op("Add", [y, bias]) : y;
       };
-      return { apply, table: { values: W, scale: undefined, smooth: undefined } };
+      return { apply, table: { values: W, scale: undefined, smooth: undefined }, nbits: undefined };
     }
     if (opts.format === "int8") {
       const s = opts.smooth?.get(name);
@@ -176,20 +182,41 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
         }
         return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
       };
-      return { apply, table: { values: Q, scale: scaleName, smooth } };
+      return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
-    const q4 = quantizeInt4(wKN, K, N, blockSize);
-    const blocks = Math.ceil(K / blockSize);
+    // int4: a GGUF's own blocks when the checkpoint carries them (exact), else quantized here
+    const q4 = carried ?? quantizeInt4(wKN, K, N, blockSize);
+    const bits = q4.bits ?? 4;
+    const blocks = Math.ceil(K / q4.blockSize);
     const weights = [
-      g.initializer(`${name}.q4`, q4.packed, [N, blocks, blockSize / 2]),
+      g.initializer(`${name}.q4`, q4.packed, [N, blocks, (q4.blockSize * bits) / 8]),
       g.initializer(`${name}.scales`, q4.scales, [N * blocks]),
-      g.initializer(`${name}.zeros`, q4.zeros, [N * Math.ceil(blocks / 2)]),
+      ...(q4.zeros ? [g.initializer(`${name}.zeros`, q4.zeros, [q4.zeros.length])] : []),
     ];
     const apply = (x: string, bias?: string) =>
-      g.op("MatMulNBits", [x, ...weights, ...(bias ? ["", bias] : [])], { K, N, bits: 4, block_size: blockSize }, { domain: "com.microsoft" }); // g_idx unused
-    return { apply, table: undefined };
+      g.op("MatMulNBits", [x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize }, { domain: "com.microsoft" }); // g_idx unused
+    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros } };
   };
-  const linear = (x: string, name: string, wKN: Float32Array, K: number, N: number, bias?: string): string => linearWeight(name, wKN, K, N).apply(x, bias);
+
+  /** A group's carried weight: its projections' blocks stacked along N (q | k | v, gate | up), if all are carried alike. */
+  const carriedGroup = (layer: number, group: LoraGroupName): Int4Weight | undefined => {
+    if (opts.format !== "int4" || !opts.carried) return undefined;
+    const parts = LORA_GROUPS.find((x) => x.name === group)!.projections.map((p) => opts.carried!.get(hfLinearName(layer, p)));
+    const first = parts[0];
+    if (!first || parts.some((p) => !p || p.bits !== first.bits || p.blockSize !== first.blockSize || (p.zeros instanceof Float32Array) !== (first.zeros instanceof Float32Array) || !p.zeros !== !first.zeros)) return undefined;
+    const cat = <T extends Uint8Array | Float32Array>(xs: T[]): T => {
+      const out = new (xs[0]!.constructor as new (n: number) => T)(xs.reduce((a, x) => a + x.length, 0));
+      let at = 0;
+      for (const x of xs) out.set(x, (at += x.length) - x.length);
+      return out;
+    };
+    const all = parts as Int4Weight[];
+    return {
+      packed: cat(all.map((p) => p.packed)), scales: cat(all.map((p) => p.scales)),
+      ...(first.zeros ? { zeros: cat(all.map((p) => p.zeros!)) } : {}),
+      K: first.K, N: all.reduce((a, p) => a + p.N, 0), blockSize: first.blockSize, ...(first.bits ? { bits: first.bits } : {}),
+    };
+  };
 
   /** One projection group: base + LoRA side path (+ DoRA scale), then bias. */
   const projectGroup = (x: string, layer: number, group: LoraGroupName, bias?: Float32Array): string => {
@@ -197,7 +224,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     if (opts.taps) g.output(x, "float32", ["S", K], `tap.${layer}.${group}`);
     const biasName = bias ? g.initializer(`layers.${layer}.${group}.bias`, bias, [N]) : undefined;
     const fusedBias = opts.dora ? undefined : biasName;
-    const base = linear(x, `layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, fusedBias);
+    const base = linearWeight(`layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, carriedGroup(layer, group)).apply(x, fusedBias);
     if (opts.lora === false) return base;
     // LoRA: y = x·W + (x·A)·B
     const A = g.input(io.loraA(layer, group), "float32", [K, `r_${layer}_${group}`]);
@@ -218,9 +245,17 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   // token embedding; tied to lm_head (fp32, int8): one table [d, V], rows gathered as its columns
   const embed = need(w, "model.embed_tokens.weight"); // [V, d]
-  const head = arch.tie_word_embeddings && opts.format !== "int4" ? linearWeight("lm_head", transpose(embed, V, d), d, V) : undefined;
+  // int4 with a carried 8-bit table (a GGUF's Q8_0 embedding): MatMulNBits for lm_head, and the embedding gathers its blocks
+  const carriedHead = opts.format === "int4" ? opts.carried?.get(arch.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : undefined;
+  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead?.bits === 8 && !carriedHead.zeros));
+  const head = sharesTable ? linearWeight("lm_head", transpose(embed, V, d), d, V, carriedHead) : undefined;
   let h: string;
-  if (head?.table) {
+  if (head?.nbits) {
+    const { values, scales, blocks } = head.nbits;
+    const rows = g.op("Sub", [g.op("Cast", [g.op("Gather", [values, flatIds], { axis: 0 })], { to: 1 }), g.f32([128], [])]); // [S, blocks, 32]
+    const blockScale = g.op("Unsqueeze", [g.op("Gather", [g.op("Reshape", [scales, g.i64([V, blocks])]), flatIds], { axis: 0 }), g.i64([2])]); // [S, blocks, 1]
+    h = g.op("Reshape", [g.op("Mul", [rows, blockScale]), g.i64([-1, d])]);
+  } else if (head?.table) {
     const { values, scale, smooth } = head.table;
     const cols = g.op("Transpose", [g.op("Gather", [values, flatIds], { axis: 1 })], { perm: [1, 0] }); // [S, d]
     if (!scale) h = cols;
@@ -319,7 +354,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const final = g.opN("SkipSimplifiedLayerNormalization", [h, residualAdd!, finalW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 })[0]!;
   if (opts.taps) g.output(final, "float32", ["S", d], "tap.lm_head");
   const lastRows = g.op("Slice", [final, g.op("Neg", [keep]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
-  const logits = (head ?? linearWeight("lm_head", transpose(arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"), V, d), d, V)).apply(lastRows);
+  const logits = (head ?? linearWeight("lm_head", transpose(arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"), V, d), d, V, carriedHead)).apply(lastRows);
   g.output(logits, "float32", ["K", V], io.logits);
 
   // present outputs are named by their nodes; declare them as graph outputs

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildLlamaGraph, type HfWeights, type SmoothScales } from "./llama-graph.ts";
+import type { Int4Weight } from "./quantize.ts";
 import { PROJECTIONS, type Architecture, type ModelManifest, type WeightFormat } from "../runtime/manifest.ts";
 
 export type BuildPackageOptions = {
@@ -27,6 +28,8 @@ export type BuildPackageOptions = {
   smooth?: { scales: SmoothScales; alpha: number };
   /** int8: activation scales per tensor (default) or per row (see `GraphOptions.int8Activations`). */
   int8Activations?: "tensor" | "row";
+  /** int4: weights carried in MatMulNBits' layout (a GGUF's blocks; see `GraphOptions.carried`). */
+  carried?: Map<string, Int4Weight>;
 };
 
 const SCHEMES: Record<WeightFormat, string> = {
@@ -36,6 +39,7 @@ const SCHEMES: Record<WeightFormat, string> = {
 };
 
 function schemeOf(o: BuildPackageOptions): string {
+  if (o.format === "int4" && o.carried?.size) return "4-bit blocks of 32 carried from the GGUF without re-quantizing (Q4_0/Q4_1: scale and float zero point; Q8_0 as 8-bit), com.microsoft.MatMulNBits";
   if (o.format !== "int8") return SCHEMES[o.format];
   const parts = [o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8];
   if (o.smooth) parts.push(`SmoothQuant input scaling (α = ${o.smooth.alpha}) calibrated on the builder's corpus`);
@@ -62,6 +66,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
   const graphOpts = {
     format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.lora === false ? { lora: false } : {}), ...(o.smooth ? { smooth: o.smooth.scales } : {}),
     ...(o.int8Activations ? { int8Activations: o.int8Activations } : {}),
+    ...(o.format === "int4" && o.carried ? { carried: o.carried } : {}),
   };
   const plain = buildLlamaGraph(o.arch, o.weights, graphOpts).serialize({ weightsPath: "model.weights", docString: `lora-edge ${o.name}` });
   const files: Record<string, Uint8Array | string> = {

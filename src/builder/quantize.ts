@@ -46,8 +46,14 @@ export function dequantizeInt8({ q, scale, K, N }: Int8Weight): Float32Array {
   return w;
 }
 
-/** MatMulNBits layout: `packed` `[N, blocks, blockSize/2]`, `scales` `[N * blocks]`, `zeros` `[N * ceil(blocks/2)]`. */
-export type Int4Weight = { packed: Uint8Array; scales: Float32Array; zeros: Uint8Array; K: number; N: number; blockSize: number };
+/**
+ * MatMulNBits layout: `packed` `[N, blocks, blockSize·bits/8]` (4 bits: two values per byte, low
+ * nibble first), `scales` `[N · blocks]`, zero points either packed like the values
+ * (`Uint8Array`, 4 bits: `[N · ceil(blocks/2)]`), as floats `[N · blocks]` (the weight is then
+ * `(q - zero) · scale` with a fractional zero: how a GGUF Q4_1 block's minimum is carried exactly), or
+ * absent (the op's default, 2^(bits-1)).
+ */
+export type Int4Weight = { packed: Uint8Array; scales: Float32Array; zeros?: Uint8Array | Float32Array; K: number; N: number; blockSize: number; bits?: 4 | 8 };
 
 /**
  * Quantize `[K, N]` to 4 bits per weight with per-(column, block) scale and zero point.
@@ -88,19 +94,21 @@ export function quantizeInt4(w: Float32Array, K: number, N: number, blockSize = 
   return { packed, scales, zeros, K, N, blockSize };
 }
 
-export function dequantizeInt4({ packed, scales, zeros, K, N, blockSize }: Int4Weight): Float32Array {
+export function dequantizeInt4({ packed, scales, zeros, K, N, blockSize, bits = 4 }: Int4Weight): Float32Array {
   const blocks = Math.ceil(K / blockSize);
-  const blob = blockSize / 2;
+  const blob = (blockSize * bits) / 8;
   const zerosPerCol = Math.ceil(blocks / 2);
   const w = new Float32Array(K * N);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
       const b = Math.floor(k / blockSize);
       const i = k % blockSize;
-      const byte = packed[(n * blocks + b) * blob + (i >> 1)]!;
-      const v = i & 1 ? byte >> 4 : byte & 15;
-      const zb = zeros[n * zerosPerCol + (b >> 1)]!;
-      const zero = b & 1 ? zb >> 4 : zb & 15;
+      const at = (n * blocks + b) * blob;
+      const v = bits === 8 ? packed[at + i]! : i & 1 ? packed[at + (i >> 1)]! >> 4 : packed[at + (i >> 1)]! & 15;
+      let zero: number;
+      if (zeros instanceof Float32Array) zero = zeros[n * blocks + b]!;
+      else if (zeros) zero = b & 1 ? zeros[n * zerosPerCol + (b >> 1)]! >> 4 : zeros[n * zerosPerCol + (b >> 1)]! & 15;
+      else zero = 1 << (bits - 1);
       w[k * N + n] = (v - zero) * scales[n * blocks + b]!;
     }
   }

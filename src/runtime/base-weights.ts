@@ -39,7 +39,15 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
       return w;
     }
     case "int4":
-      return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), zeros: t(".zeros", Uint8Array), K, N, blockSize: manifest.quantization.block_size ?? 32 });
+    {
+      // bits from the packed shape [N, blocks, blockSize·bits/8]; zero points packed, float, or absent
+      const blockSize = manifest.quantization.block_size ?? 32;
+      const packedDims = manifest.weights_index[`${name}.q4`]?.dims ?? [];
+      const bits = (packedDims[2]! * 8) / blockSize === 8 ? 8 : 4;
+      const z = manifest.weights_index[`${name}.zeros`];
+      const zeros = !z ? undefined : z.dtype === "float32" ? t(".zeros", Float32Array) : t(".zeros", Uint8Array);
+      return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), ...(zeros ? { zeros } : {}), K, N, blockSize, bits });
+    }
   }
 }
 
