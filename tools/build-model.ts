@@ -42,6 +42,8 @@ Options
                         calibrated by running the fp32 graph on 4 × 512 tokens of the builder's corpus
   --max-rank <n>        largest LoRA rank per projection adapters may use (default 64)
   --dora                also write the DoRA graph variant
+  --split-mib <n>       store model.weights in parts of at most n MiB, read as one (wrangler's static
+                        assets take 25 MiB per file: 24 fits)
   -h, --help            this help
 `;
 
@@ -60,7 +62,7 @@ async function main() {
         layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
         context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
         out: { type: "string" }, name: { type: "string" }, format: { type: "string", default: "int8" },
-        "block-size": { type: "string" }, "int8-activations": { type: "string" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "block-size": { type: "string" }, "int8-activations": { type: "string" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, "split-mib": { type: "string" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -155,7 +157,9 @@ async function main() {
   process.stderr.write(`building the ${format} graph …\n`);
   const blockSize = int(args["block-size"], "--block-size");
   const maxRank = int(args["max-rank"], "--max-rank");
-  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(args.dora ? { dora: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
+  const splitMib = args["split-mib"] === undefined ? undefined : Number(args["split-mib"]);
+  if (splitMib !== undefined && !(splitMib > 0)) fail(`--split-mib must be a positive number of MiB, got "${args["split-mib"]}"`);
+  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(splitMib ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}), ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(args.dora ? { dora: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
   writeModelPackage(args.out, files);
   const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
   console.log(

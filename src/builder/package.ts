@@ -30,6 +30,8 @@ export type BuildPackageOptions = {
   int8Activations?: "tensor" | "row";
   /** int4: weights carried in MatMulNBits' layout (a GGUF's blocks; see `GraphOptions.carried`). */
   carried?: Map<string, Int4Weight>;
+  /** Store the weights file as parts of at most this many bytes (`model.weights.000`, …), read as one. */
+  splitWeightsBytes?: number;
 };
 
 const SCHEMES: Record<WeightFormat, string> = {
@@ -82,6 +84,15 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     if (sha256Hex(dora.weights) !== sha256Hex(plain.weights)) throw new Error("DoRA graph weights differ from the plain graph's");
     files["model.dora.onnx"] = dora.model;
   }
+  // split: the parts replace the one file; the manifest keeps the whole's size and hash for identity
+  const parts: string[] = [];
+  if (o.splitWeightsBytes && plain.weights.byteLength > o.splitWeightsBytes) {
+    for (let at = 0, i = 0; at < plain.weights.byteLength; at += o.splitWeightsBytes, i++) {
+      const path = `model.weights.${String(i).padStart(3, "0")}`;
+      files[path] = plain.weights.subarray(at, at + o.splitWeightsBytes);
+      parts.push(path);
+    }
+  }
   const entry = (path: string) => {
     const b = files[path]!;
     return { path, bytes: typeof b === "string" ? Buffer.byteLength(b) : b.byteLength, sha256: sha256Hex(b) };
@@ -95,7 +106,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     lora: { targets: [...PROJECTIONS], max_rank: o.maxRank ?? 64, ...(o.dora ? { dora_graph: "model.dora.onnx" } : {}) },
     files: {
       graph: entry("model.onnx"),
-      weights: entry("model.weights"),
+      weights: { ...entry("model.weights"), ...(parts.length ? { parts: parts.map(entry) } : {}) },
       tokenizer: entry("tokenizer.json"),
       tokenizer_config: entry("tokenizer_config.json"),
       generation_config: entry("generation_config.json"),
@@ -104,6 +115,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     weights_index: plain.index,
     source: o.source,
   };
+  if (parts.length) delete files["model.weights"];
   const encoded: Record<string, Uint8Array> = {};
   for (const [name, b] of Object.entries(files)) encoded[name] = typeof b === "string" ? new TextEncoder().encode(b) : b;
   encoded["manifest.json"] = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");

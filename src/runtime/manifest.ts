@@ -81,7 +81,11 @@ export const manifestSchema = z.object({
   }),
   files: z.object({
     graph: fileEntry,
-    weights: fileEntry,
+    /**
+     * With `parts`, the weights file is stored as consecutive pieces (each under a host's per-file
+     * limit, e.g. wrangler's 25 MiB per static asset) and read as one; `bytes`/`sha256` are the whole's.
+     */
+    weights: fileEntry.extend({ parts: z.array(fileEntry).optional() }),
     tokenizer: fileEntry,
     tokenizer_config: fileEntry,
     generation_config: fileEntry,

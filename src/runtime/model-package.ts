@@ -36,8 +36,23 @@ export async function loadManifest(read: (path: string) => Promise<Uint8Array>):
   return { manifest, hash: await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(text)))) };
 }
 
-/** One file of a package, checked against its manifest entry unless `verify` is false. */
-export async function readPackageFile(read: (path: string) => Promise<Uint8Array>, entry: FileEntry, opts: { verify?: boolean } = {}): Promise<Uint8Array> {
+/**
+ * One file of a package, checked against its manifest entry unless `verify` is false. A file stored
+ * in `parts` is read part by part (each checked) into one array.
+ */
+export async function readPackageFile(read: (path: string) => Promise<Uint8Array>, entry: FileEntry & { parts?: FileEntry[] }, opts: { verify?: boolean } = {}): Promise<Uint8Array> {
+  if (entry.parts) {
+    const whole = new Uint8Array(entry.bytes);
+    let at = 0;
+    for (const part of entry.parts) {
+      const b = await readPackageFile(read, part, opts);
+      if (at + b.byteLength > entry.bytes) throw new LoraEdgeError(500, "invalid_model_package", `${entry.path}: its parts hold more than the manifest's ${entry.bytes} bytes`);
+      whole.set(b, at);
+      at += b.byteLength;
+    }
+    if (at !== entry.bytes) throw new LoraEdgeError(500, "invalid_model_package", `${entry.path}: its parts hold ${at} bytes, manifest says ${entry.bytes}`);
+    return whole;
+  }
   const b = await read(entry.path);
   if (opts.verify === false) return b;
   if (b.byteLength !== entry.bytes) throw new LoraEdgeError(500, "invalid_model_package", `${entry.path}: ${b.byteLength} bytes, manifest says ${entry.bytes}`);
