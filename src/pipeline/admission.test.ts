@@ -40,7 +40,7 @@ describe("Admission", () => {
     first.release();
     await Promise.all([large, small]);
     expect(order).toEqual(["large", "small"]);
-    expect(a.stats()).toMatchObject({ inUseBytes: 70, queued: 0 });
+    expect(a.stats()).toMatchObject({ inUseBytes: 70, queued: 0, totals: { admitted: 3, waited: 2, refused: 0 } });
   });
 
   it("refuses with OpenAI's 429 rate_limit_exceeded and Retry-After when the wait passes its deadline", async () => {
@@ -55,7 +55,7 @@ describe("Admission", () => {
     expect(err).toBeInstanceOf(LoraEdgeError);
     expect(err.toJSON().error).toMatchObject({ type: "requests", code: "rate_limit_exceeded" });
     expect([err.status, err.retryAfter]).toEqual([429, 3]);
-    expect(a.stats().queued).toBe(0);
+    expect(a.stats()).toMatchObject({ queued: 0, totals: { admitted: 1, waited: 0, refused: 1 } });
   });
 
   it("refuses at once when the queue is full, without disturbing those waiting", async () => {

@@ -34,7 +34,15 @@ export type Ticket = {
   release(): void;
 };
 
-export type AdmissionStats = { budgetBytes: number; inUseBytes: number; running: number; queued: number; maxQueue: number };
+export type AdmissionStats = {
+  budgetBytes: number;
+  inUseBytes: number;
+  running: number;
+  queued: number;
+  maxQueue: number;
+  /** Since start: requests admitted, of those how many waited first, and requests refused with a 429. */
+  totals: { admitted: number; waited: number; refused: number };
+};
 
 type Waiter = { bytes: number; admit(): void };
 type Held = { bytes: number; busy: boolean; idleSince: number; onIdle: (() => void) | undefined; release(): void };
@@ -45,6 +53,7 @@ export class Admission {
   private readonly queue: Waiter[] = [];
   private readonly held = new Set<Held>();
   private sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly totals = { admitted: 0, waited: 0, refused: 0 };
 
   constructor(options: AdmissionOptions) {
     this.options = options;
@@ -75,6 +84,7 @@ export class Admission {
         bytes,
         admit: () => {
           leave();
+          this.totals.waited++;
           resolve(this.take(bytes, opts.onIdle));
         },
       };
@@ -94,7 +104,7 @@ export class Admission {
   /** What `/healthz` shows; also reclaims idle tickets (every look is a chance to). */
   stats(): AdmissionStats {
     this.reclaimIdle();
-    return { budgetBytes: this.options.budgetBytes, inUseBytes: this.inUse, running: this.held.size, queued: this.queue.length, maxQueue: this.options.maxQueue };
+    return { budgetBytes: this.options.budgetBytes, inUseBytes: this.inUse, running: this.held.size, queued: this.queue.length, maxQueue: this.options.maxQueue, totals: { ...this.totals } };
   }
 
   /** Reclaim every ticket idle longer than `idleMs` (its owner's `onIdle`, then its bytes). */
@@ -111,6 +121,7 @@ export class Admission {
 
   private take(bytes: number, onIdle: (() => void) | undefined): Ticket {
     this.inUse += bytes;
+    this.totals.admitted++;
     let done = false;
     const h: Held = {
       bytes,
@@ -152,6 +163,7 @@ export class Admission {
   }
 
   private busy(why: string): LoraEdgeError {
+    this.totals.refused++;
     const retryAfter = Math.max(1, Math.ceil(this.options.queueTimeoutMs / 1000));
     return new LoraEdgeError(429, "rate_limit_exceeded", `Rate limit reached: ${why}; retry after ${retryAfter} s`, { type: "requests", retryAfter });
   }

@@ -13,6 +13,6 @@ export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
     model_hash: engine.modelHash,
     quantization: engine.manifest.quantization.weights,
     memory: { wasm_heap_bytes: memory.wasmHeapBytes, in_flight_sequence_bytes: memory.sequenceBytes },
-    admission: { budget_bytes: budget.budgetBytes, in_use_bytes: budget.inUseBytes, running: budget.running, queued: budget.queued, max_queue: budget.maxQueue },
+    admission: { budget_bytes: budget.budgetBytes, in_use_bytes: budget.inUseBytes, running: budget.running, queued: budget.queued, max_queue: budget.maxQueue, totals: budget.totals },
   });
 });

@@ -26,7 +26,7 @@ function appWith(admission: Admission) {
 describe("admission control in workerd", () => {
   it("/healthz reports the budget, what is in use and what waits", async () => {
     const { health } = appWith(new Admission({ budgetBytes: 5 << 20, maxQueue: 3, queueTimeoutMs: 1000, idleMs: 10_000 }));
-    expect((await health()).admission).toEqual({ budget_bytes: 5 << 20, in_use_bytes: 0, running: 0, queued: 0, max_queue: 3 });
+    expect((await health()).admission).toEqual({ budget_bytes: 5 << 20, in_use_bytes: 0, running: 0, queued: 0, max_queue: 3, totals: { admitted: 0, waited: 0, refused: 0 } });
   });
 
   it("a request that does not fit waits for the one before it, then is answered in full", async () => {
@@ -45,6 +45,7 @@ describe("admission control in workerd", () => {
     }
     const [a, b] = await both;
     expect(maxQueued).toBe(1);
+    expect(admission.stats().totals).toEqual({ admitted: 2, waited: 1, refused: 0 });
     expect([a.status, b.status]).toEqual([200, 200]);
     const [ja, jb] = (await Promise.all([a.json(), b.json()])) as { choices: { message: { content: string } }[] }[];
     expect(jb!.choices[0]!.message.content).toBe(ja!.choices[0]!.message.content);
