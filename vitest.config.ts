@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 
-// Two projects: plain Node for pure code (numerics, builder, router, adapters),
-// and workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker.
+// Three projects: plain Node for pure code (numerics, builder, router, adapters), the bundled
+// Worker in workerd driven over real HTTP (e2e), and workerd (the real Workers runtime with
+// miniflare's R2/D1/DO) for the Worker's own tests.
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +13,16 @@ export default defineConfig({
           include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "test/reference/**/*.test.ts", "tools/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // the bundled Worker in workerd (miniflare) on a real port, driven by real HTTP clients from Node
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 300_000,
           hookTimeout: 300_000,
         },
       },

@@ -15,6 +15,7 @@ import { wasmBackend } from "./runtime/wasm-backend.ts";
 import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
+import { admissionFromLimits, type Admission } from "./pipeline/admission.ts";
 import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
 import { DomainRouter, routeRequest } from "./pipeline/routing.ts";
 import { CloudflareRegistry } from "./registry/cloudflare.ts";
@@ -77,6 +78,7 @@ export async function embeddedBase(): Promise<UploadBase> {
 let isolateCache: AdapterCache | undefined;
 let isolateStored: AdapterCache<StoredAdapter> | undefined;
 let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefined;
+let isolateAdmission: Admission | undefined;
 
 /**
  * Everything `createApp` needs, from the Worker's bindings. Per-isolate state (adapter cache,
@@ -84,7 +86,7 @@ let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefin
  *
  * @example createApp(workerDeps(env, { bucket: slowBucket(env.ADAPTERS), cache: new AdapterCache({ maxBytes: 1 << 20 }) }))
  */
-export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter> } = {}): AppDeps {
+export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; admission?: Admission } = {}): AppDeps {
   const limits = readLimits(env);
   const registry = new CloudflareRegistry(env.DB, overrides.bucket ?? env.ADAPTERS);
   const cache = overrides.cache ?? (isolateCache ??= new AdapterCache({ maxBytes: limits.ADAPTER_HOT_BYTES }));
@@ -96,6 +98,7 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
   return {
     engine: embeddedEngine,
     limits,
+    admission: overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits)),
     selectAdapters: createAdapterSelector({ registry, cache, ...(stored ? { stored } : {}), router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
     listAdapterModels: async () => {
       const base = (await embeddedManifest()).manifest.name;
