@@ -8,6 +8,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
 import routerArtifact from "../models/router/router.json";
 import { createApp } from "./app.ts";
+import { createAppDeps } from "./app-deps.ts";
 import type { AppDeps } from "./deps.ts";
 import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
@@ -16,10 +17,11 @@ import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
 import { admissionFromLimits, type Admission } from "./pipeline/admission.ts";
-import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
-import { DomainRouter, routeRequest } from "./pipeline/routing.ts";
+import type { StoredAdapter } from "./pipeline/select.ts";
+import { DomainRouter } from "./pipeline/routing.ts";
 import { CloudflareRegistry } from "./registry/cloudflare.ts";
-import { seedDemoAdapters } from "./registry/seed.ts";
+import { seedAdapters } from "./registry/seed.ts";
+import { DEMO_ADAPTERS } from "./registry/demo-adapters.ts";
 import type { AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 import type { Env } from "./env.ts";
@@ -95,24 +97,8 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
   const stored = overrides.stored ?? (overrides.cache ? undefined : (isolateStored ??= new AdapterCache<StoredAdapter>({ maxBytes: limits.ADAPTER_CACHE_BYTES })));
   // the router reads the registry only for domains and examples (D1), never blobs: one per isolate
   const router = (isolateRouter ??= { registry, router: new DomainRouter(() => routerArtifact, registry) }).router;
-  return {
-    engine: embeddedEngine,
-    limits,
-    admission: overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits)),
-    selectAdapters: createAdapterSelector({ registry, cache, ...(stored ? { stored } : {}), router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
-    listAdapterModels: async () => {
-      const base = (await embeddedManifest()).manifest.name;
-      const latest = new Map((await registry.list()).map((a) => [a.name, a]));
-      return [...latest.values()].map((a) => ({ id: a.name, object: "model" as const, created: Math.floor(Date.parse(a.created) / 1000), owned_by: "lora-edge", parent: base, root: base }));
-    },
-    admin: {
-      registry,
-      token: env.ADMIN_TOKEN,
-      base: embeddedBase,
-      checkDomainExamples: (domain, examples) => router.check(domain, examples),
-    },
-    route: async (req) => routeRequest(router, registry, req, (await embeddedManifest()).manifest.name),
-  };
+  const admission = overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits));
+  return createAppDeps({ engine: embeddedEngine, base: embeddedBase, limits, admission, registry, cache, ...(stored ? { stored } : {}), router, adminToken: env.ADMIN_TOKEN });
 }
 
 let seeded: Promise<void> | undefined;
@@ -121,7 +107,7 @@ export default {
   async fetch(request, env, ctx) {
     const deps = workerDeps(env);
     if (env.SEED_DEMO_ADAPTERS === "true") {
-      seeded ??= seedDemoAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env)).then(
+      seeded ??= seedAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env), DEMO_ADAPTERS).then(
         () => undefined,
         (err) => {
           seeded = undefined; // the next request tries again
