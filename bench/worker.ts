@@ -20,6 +20,7 @@ import { Miniflare } from "miniflare";
 import { peftConfig, randomPeftTensors, writeSafetensors, PROJECTIONS } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
 import { multipart } from "../tools/cli.ts";
+import { SITE_DIR } from "../tools/build-site.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TOKEN = "bench-token";
@@ -77,7 +78,7 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
   const runs = options.runs ?? 10;
   const tokens = options.tokens ?? 16;
   log("bundling the Worker (wrangler deploy --dry-run) …");
-  const out = bundleWorker();
+  const out = bundleWorker(); // wrangler's [build] writes site/ too
   const arch = JSON.parse(readFileSync(join(ROOT, "models/demo/manifest.json"), "utf8")).architecture as HfConfig;
   const mf = new Miniflare({
     // listed by hand, main module first: the bundle holds dynamic imports miniflare cannot follow
@@ -91,8 +92,8 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
     d1Databases: ["DB"],
     r2Buckets: ["ADAPTERS"],
     bindings: { ...wranglerVars(), ADMIN_TOKEN: TOKEN },
-    // the model package, as wrangler.toml's [assets] serves it to the Worker
-    assets: { directory: join(ROOT, "models"), binding: "MODELS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
+    // the model package inside site/, as wrangler.toml's [assets] serves it to the Worker
+    assets: { directory: SITE_DIR, binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
   });
   try {
     const db = await mf.getD1Database("DB");

@@ -1,7 +1,8 @@
 /**
  * The Cloudflare Worker entry: ORT's wasm comes from the bundle, the model package from the
- * Worker's static assets (`models/`, binding `MODELS`: files too big for a bundle, never served
- * publicly); the engine, the adapter caches and the router are created once per isolate, on first use.
+ * Worker's static assets (`site/models/`, binding `ASSETS`: files too big for a bundle, public only
+ * through the Worker's /v1/model-package routes; the playground beside them is public); the engine,
+ * the adapter caches and the router are created once per isolate, on first use.
  * The package's weights are held in JS only while ORT's session is created.
  */
 import { env as workerEnv } from "cloudflare:workers";
@@ -15,7 +16,7 @@ import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
 import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
-import { DomainRouter, routeRequest } from "./pipeline/routing.ts";
+import { DomainRouter, resolveModel, routeRequest } from "./pipeline/routing.ts";
 import { CloudflareRegistry } from "./registry/cloudflare.ts";
 import { seedDemoAdapters } from "./registry/seed.ts";
 import type { AdapterRegistry } from "./registry/types.ts";
@@ -25,11 +26,18 @@ import type { Env } from "./env.ts";
 /** The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets. */
 const MODEL_PACKAGE = "demo";
 
-/** A file of the embedded package, from the static assets. */
-async function readModelFile(path: string): Promise<Uint8Array> {
-  const res = await (workerEnv as unknown as Env).MODELS.fetch(new Request(`https://models/${MODEL_PACKAGE}/${path}`));
+/**
+ * A file of the embedded package as the static assets answer it: the one place the Worker reads
+ * them. `headers` may carry a `Range` (the assets answer 206 with that part).
+ */
+async function fetchModelFile(path: string, headers?: HeadersInit): Promise<Response> {
+  const res = await (workerEnv as unknown as Env).ASSETS.fetch(new Request(`https://assets/models/${MODEL_PACKAGE}/${path}`, headers ? { headers } : {}));
   if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  return res;
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetchModelFile(path)).arrayBuffer());
 }
 
 /** Retry-on-failure memo: a rejected promise is dropped so the next request tries again. */
@@ -108,6 +116,15 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
       checkDomainExamples: (domain, examples) => router.check(domain, examples),
     },
     route: async (req) => routeRequest(router, registry, req, (await embeddedManifest()).manifest.name),
+    modelPackage: { manifest: embeddedManifest, file: (path, range) => fetchModelFile(path, range ? { range } : undefined) },
+    preparedAdapter: async (model) => {
+      const adapter = await resolveModel(registry, model);
+      const read = async (): Promise<StoredAdapter> => {
+        const data = await registry.readPrepared(adapter);
+        return { data, bytes: data.byteLength };
+      };
+      return { adapter, data: (stored ? await stored.get(adapter.prepared.sha256, read) : await read()).data };
+    },
   };
 }
 
