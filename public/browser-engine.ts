@@ -3,6 +3,7 @@
  * WebGPU backend when the browser has a GPU adapter, else on the same WASM engine the Worker runs.
  */
 import { Engine } from "../src/runtime/engine.ts";
+import { wasmBackend } from "../src/runtime/wasm-backend.ts";
 import { fetchOrtBinary } from "./ort-binaries.ts";
 import { fetchModelPackage, type DownloadProgress } from "./package-loader.ts";
 
@@ -13,6 +14,6 @@ export type BrowserBackend = "webgpu" | "wasm";
  */
 export async function createBrowserEngine(opts: { webgpu: boolean; onProgress(p: DownloadProgress): void }): Promise<{ engine: Engine; backend: BrowserBackend }> {
   const [pkg, wasm] = await Promise.all([fetchModelPackage(opts.onProgress), fetchOrtBinary("ort-wasm-simd-threaded.wasm")]);
-  const engine = await Engine.create(pkg, { wasmModule: await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>) });
+  const engine = await Engine.create(pkg, { backend: await wasmBackend(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>)) });
   return { engine, backend: "wasm" };
 }

@@ -12,6 +12,7 @@ import { createApp } from "./app.ts";
 import type { AppDeps } from "./deps.ts";
 import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
+import { wasmBackend } from "./runtime/wasm-backend.ts";
 import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
@@ -65,7 +66,7 @@ async function readEmbeddedWeights(): Promise<Uint8Array> {
  */
 export const embeddedEngine = once(async () => {
   const pkg = await loadModelPackage(readModelFile);
-  return Engine.create(pkg, { wasmModule: ortWasm, rereadWeights: readEmbeddedWeights });
+  return Engine.create(pkg, { backend: await wasmBackend(ortWasm), rereadWeights: readEmbeddedWeights });
 });
 
 /** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */

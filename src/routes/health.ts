@@ -1,4 +1,4 @@
-/** `GET /healthz`: the isolate is up and the model loads; its resident memory. */
+/** `GET /healthz`: the isolate or process is up and the model loads; its engine backend and resident memory. */
 import { Hono } from "hono";
 import type { AppEnv } from "../deps.ts";
 
@@ -10,6 +10,7 @@ export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
     model: engine.manifest.name,
     model_hash: engine.modelHash,
     quantization: engine.manifest.quantization.weights,
-    memory: { wasm_heap_bytes: memory.wasmHeapBytes, in_flight_sequence_bytes: memory.sequenceBytes },
+    engine: memory.backend,
+    memory: { resident_bytes: memory.residentBytes, in_flight_sequence_bytes: memory.sequenceBytes },
   });
 });

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { readHfCheckpoint } from "../../src/build/hf-checkpoint.ts";
-import { assembleModelPackage } from "../../src/build/package.ts";
+import { readHfCheckpoint } from "../../src/builder/hf-checkpoint.ts";
+import { assembleModelPackage } from "../../src/builder/package.ts";
 import { Engine } from "../../src/runtime/engine.ts";
 import { loadModelPackage } from "../../src/runtime/model-package.ts";
 import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";

@@ -3,14 +3,14 @@
  * own random init) turned into in-memory model packages and engines, and the served (dequantized)
  * weights read back for the float64 oracle.
  */
-import { assembleModelPackage, type BuildPackageOptions } from "../../src/build/package.ts";
-import { buildTokenizer } from "../../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../../src/build/corpus.ts";
+import { assembleModelPackage, type BuildPackageOptions } from "../../src/builder/package.ts";
+import { buildTokenizer } from "../../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../../src/builder/corpus.ts";
 import { Engine } from "../../src/runtime/engine.ts";
 import { loadModelPackage, type ModelPackage } from "../../src/runtime/model-package.ts";
-import { unpackModelPackage } from "../../src/build/unpack.ts";
+import { unpackModelPackage } from "../../src/builder/unpack.ts";
 import type { Architecture, WeightFormat } from "../../src/runtime/manifest.ts";
-import type { HfWeights as BuilderWeights } from "../../src/build/llama-graph.ts";
+import type { HfWeights as BuilderWeights } from "../../src/builder/llama-graph.ts";
 import type { HfConfig, HfWeights as RefWeights } from "../reference/llama64.ts";
 
 export function archOf(c: HfConfig): Architecture {

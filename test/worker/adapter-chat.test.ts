@@ -261,8 +261,8 @@ describe("memory of requests in flight", () => {
   const inFlight = async () => (await embeddedEngine()).memory().sequenceBytes;
 
   it("a stream read to its end frees its KV cache and adapter feeds; /healthz reports what is in flight", async () => {
-    const health = async () => ((await (await worker.fetch(new Request("http://lora-edge/healthz"))).json()) as { memory: { wasm_heap_bytes: number; in_flight_sequence_bytes: number } }).memory;
-    expect(await health()).toMatchObject({ in_flight_sequence_bytes: 0, wasm_heap_bytes: expect.any(Number) });
+    const health = async () => ((await (await worker.fetch(new Request("http://lora-edge/healthz"))).json()) as { memory: { resident_bytes: number; in_flight_sequence_bytes: number } }).memory;
+    expect(await health()).toMatchObject({ in_flight_sequence_bytes: 0, resident_bytes: expect.any(Number) });
     await (await chat(body)).text();
     expect((await health()).in_flight_sequence_bytes).toBe(0);
   });
