@@ -6,13 +6,13 @@
  *
  * @example createApp(createAppDeps({ engine, base, limits, admission, registry, cache, router, adminToken }))
  */
-import type { AppDeps } from "./deps.ts";
+import type { AppDeps, PackageDeps } from "./deps.ts";
 import type { AdapterCache } from "./adapters/cache.ts";
 import type { Engine } from "./runtime/engine.ts";
 import type { Limits } from "./pipeline/limits.ts";
 import type { Admission } from "./pipeline/admission.ts";
 import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
-import { routeRequest, type DomainRouter } from "./pipeline/routing.ts";
+import { resolveModel, routeRequest, type DomainRouter } from "./pipeline/routing.ts";
 import type { AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 
@@ -32,6 +32,8 @@ export type HostParts = {
   router: DomainRouter;
   /** The admin API's bearer token; undefined refuses every admin call. */
   adminToken: string | undefined;
+  /** The served model package's files, for browsers (`/v1/model-package`); none = 404. */
+  modelPackage?: PackageDeps;
 };
 
 export function createAppDeps(p: HostParts): AppDeps {
@@ -53,5 +55,15 @@ export function createAppDeps(p: HostParts): AppDeps {
       checkDomainExamples: (domain, examples) => p.router.check(domain, examples),
     },
     route: async (req) => routeRequest(p.router, p.registry, req, await baseName()),
+    ...(p.modelPackage ? { modelPackage: p.modelPackage } : {}),
+    // an adapter version's prepared form for browsers, through the warm tier when there is one
+    preparedAdapter: async (model) => {
+      const adapter = await resolveModel(p.registry, model);
+      const read = async (): Promise<StoredAdapter> => {
+        const data = await p.registry.readPrepared(adapter);
+        return { data, bytes: data.byteLength };
+      };
+      return { adapter, data: (p.stored ? await p.stored.get(adapter.prepared.sha256, read) : await read()).data };
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The Cloudflare Worker entry: ORT's wasm comes from the bundle, the model package from the
- * Worker's static assets (`models/`, binding `MODELS`: files too big for a bundle, never served
- * publicly); the engine, the adapter caches and the router are created once per isolate, on first use.
+ * Worker's static assets (`site/models/`, binding `ASSETS`: files too big for a bundle, public only
+ * through the Worker's /v1/model-package routes; the playground beside them is public); the engine,
+ * the adapter caches and the router are created once per isolate, on first use.
  * The package's weights are held in JS only while ORT's session is created.
  */
 import { env as workerEnv } from "cloudflare:workers";
@@ -29,11 +30,18 @@ import type { Env } from "./env.ts";
 /** The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets. */
 const MODEL_PACKAGE = "demo";
 
-/** A file of the embedded package, from the static assets. */
-async function readModelFile(path: string): Promise<Uint8Array> {
-  const res = await (workerEnv as unknown as Env).MODELS.fetch(new Request(`https://models/${MODEL_PACKAGE}/${path}`));
+/**
+ * A file of the embedded package as the static assets answer it: the one place the Worker reads
+ * them. `headers` may carry a `Range` (the assets answer 206 with that part).
+ */
+async function fetchModelFile(path: string, headers?: HeadersInit): Promise<Response> {
+  const res = await (workerEnv as unknown as Env).ASSETS.fetch(new Request(`https://assets/models/${MODEL_PACKAGE}/${path}`, headers ? { headers } : {}));
   if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  return res;
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetchModelFile(path)).arrayBuffer());
 }
 
 /** Retry-on-failure memo: a rejected promise is dropped so the next request tries again. */
@@ -98,7 +106,8 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
   // the router reads the registry only for domains and examples (D1), never blobs: one per isolate
   const router = (isolateRouter ??= { registry, router: new DomainRouter(() => routerArtifact, registry) }).router;
   const admission = overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits));
-  return createAppDeps({ engine: embeddedEngine, base: embeddedBase, limits, admission, registry, cache, ...(stored ? { stored } : {}), router, adminToken: env.ADMIN_TOKEN });
+  const modelPackage = { manifest: embeddedManifest, file: (path: string, range?: string) => fetchModelFile(path, range ? { range } : undefined) };
+  return createAppDeps({ engine: embeddedEngine, base: embeddedBase, limits, admission, registry, cache, ...(stored ? { stored } : {}), router, adminToken: env.ADMIN_TOKEN, modelPackage });
 }
 
 let seeded: Promise<void> | undefined;
