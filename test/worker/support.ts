@@ -4,6 +4,9 @@
  * registry stores (every R2 key and every D1 row) to prove a refused request changed nothing.
  */
 import { env, exports } from "cloudflare:workers";
+import { createApp } from "../../src/app.ts";
+import type { Env } from "../../src/env.ts";
+import { workerDeps } from "../../src/index.ts";
 import manifest from "../../models/demo/manifest.json";
 import { peftConfig, randomPeftTensors, writeSafetensors, type PeftLoraConfig, type SafetensorsDtype, type ProjectionName } from "../reference/hf-checkpoint.ts";
 import type { HfConfig } from "../reference/llama64.ts";
@@ -11,6 +14,12 @@ import type { HfConfig } from "../reference/llama64.ts";
 export const ADMIN_TOKEN = "test-admin-token";
 export const ARCH = manifest.architecture as unknown as HfConfig;
 export const worker = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
+/**
+ * The same app called in this isolate, for request bodies that are streams: through the loopback
+ * binding, workerd pumps such a body over a pipe, and a refusal that does not read it all (the
+ * point of those tests) breaks the pipe, logged as an uncaught "Network connection lost".
+ */
+const inProcess = createApp(workerDeps(env as unknown as Env));
 export const bindings = env as unknown as { DB: D1Database; ADAPTERS: R2Bucket };
 
 export type PeftFiles = { config: Uint8Array; weights: Uint8Array };
@@ -44,7 +53,8 @@ export function call(method: string, path: string, body?: BodyInit | object, opt
     init = JSON.stringify(body);
     headers.set("content-type", "application/json");
   }
-  return worker.fetch(new Request(`http://lora-edge${path}`, { method, headers, body: init ?? null, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit));
+  const request = new Request(`http://lora-edge${path}`, { method, headers, body: init ?? null, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+  return body instanceof ReadableStream ? Promise.resolve(inProcess.fetch(request)) : worker.fetch(request);
 }
 
 /** Upload an adapter; returns the response. */
