@@ -155,6 +155,26 @@ describe("parameters lora-edge cannot honour are refused by name", () => {
   });
 });
 
+describe("patterns in adapter configs", () => {
+  it.each([
+    [{ layers_to_transform: [0], layers_pattern: "(" }, "layers_pattern"],
+    [{ layers_to_transform: [0], layers_pattern: ["["] }, "layers_pattern"],
+    [{ rank_pattern: { "q_proj(": 2 } }, "rank_pattern"],
+  ])("an invalid pattern %j is a 400 invalid_adapter_config naming %s (was a 500)", async (config, field) => {
+    const res = await push("patterned", peftFiles({ seed: 12, config: config as never }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({ code: "invalid_adapter_config", param: `adapter_config.json.${field}` });
+  });
+
+  it("a catastrophic target_modules regex is answered at once and the Worker stays responsive", async () => {
+    const t0 = Date.now();
+    const res = await push("patterned", peftFiles({ seed: 13, config: { target_modules: ".*".repeat(9) + "x" } }));
+    expect(res.status).toBe(400); // it targets no module of the base
+    expect((await worker.fetch(new Request("http://lora-edge/healthz"))).status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});
+
 describe("overflow is refused or ends loudly, never answered with silence", () => {
   it.each([
     ["lora_alpha 1e308", { config: { lora_alpha: 1e308 } }],
