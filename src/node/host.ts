@@ -77,7 +77,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
   const limits = o.limits ?? readLimits(process.env);
   let db: SqliteDatabase | undefined;
   try {
-    db = openSqlite(o.dbPath);
+    db = await openSqlite(o.dbPath);
     const blobs = await openBlobDirectory(o.blobDir);
     const registry = new SqlRegistry(db, blobs);
     const shared = {

@@ -32,7 +32,7 @@ export async function startNodeHost(): Promise<TestHost> {
     return { fetch: (r) => httpFetch(server.url, r) };
   };
   const main = await serve(createApp(host.deps()));
-  const reader = openSqlite(dbPath);
+  const reader = await openSqlite(dbPath);
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close(1_000)));
     reader.close();
