@@ -1,5 +1,5 @@
 /**
- * `npm run bench:node [-- --model models/smollm2-135m] [-- --json]`: the Node host side by side
+ * `npm run bench:node [-- --model models/smollm2-135m] [-- --only engine,kv,http] [-- --json]`: the Node host side by side
  * with the WASM engine, in one process, interleaved:
  *
  * - engine: prefill (64-token prompt) and decode tokens/s of onnxruntime-node on 1 and 2 threads
@@ -203,27 +203,28 @@ async function benchHttp(modelDir: string, runs: number, maxTokens: number) {
   }
 }
 
-export async function benchNode(o: { model: string; steps?: number; runs?: number }) {
+export async function benchNode(o: { model: string; steps?: number; runs?: number; parts?: ReadonlySet<string> }) {
+  const want = (part: string) => !o.parts || o.parts.has(part);
   const pkg = await loadPackage(o.model);
   const loadBefore = loadavg()[0];
   const small = pkg.manifest.parameters < 50e6;
   const steps = o.steps ?? (small ? 48 : 16);
   log(`engine: ${pkg.manifest.name} on wasm 1 thread, node 1 and 2 threads …`);
-  const engine = await benchEngines(pkg, steps);
+  const engine = want("engine") ? await benchEngines(pkg, steps) : undefined;
   log("kv: KV cache copied out per step vs written into reused buffers …");
-  const kv = await benchKvCopies(pkg, [64, small ? 896 : 1024], small ? 24 : 10);
+  const kv = want("kv") ? await benchKvCopies(pkg, [64, small ? 896 : 1024], small ? 24 : 10) : undefined;
   log("http: streamed chats through the Node server …");
-  const http = await benchHttp(o.model, o.runs ?? (small ? 8 : 4), small ? 32 : 16);
+  const http = want("http") ? await benchHttp(o.model, o.runs ?? (small ? 8 : 4), small ? 32 : 16) : undefined;
   // the machine's 1-minute load average before and after: on a shared machine it says how much the figures are worth
   return { model: pkg.manifest.name, parameters: pkg.manifest.parameters, quantization: pkg.manifest.quantization.weights, load_average: [loadBefore, loadavg()[0]], engine, kv, http };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { model: { type: "string", default: "models/demo" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  const { values } = parseArgs({ options: { model: { type: "string", default: "models/demo" }, only: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
   if (values.help) {
     process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("*/")[0]!.replace(/^\/\*\*\n/, "").replace(/^ \* ?/gm, "") + "\n");
     process.exit(0);
   }
-  const result = await benchNode({ model: values.model! });
+  const result = await benchNode({ model: values.model!, ...(values.only ? { parts: new Set(values.only.split(",")) } : {}) });
   console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
 }
