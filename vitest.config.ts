@@ -1,9 +1,12 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { buildSite } from "./tools/build-site.ts";
 
-// Four projects: plain Node for pure code (numerics, builder, router, adapters), the engine's
-// tests again on onnxruntime-node, the Node host,
-// and workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker.
+// Projects: plain Node for pure code (numerics, builder, router, adapters); the engine's tests again
+// on onnxruntime-node; the Node host as a real server; the bundled Worker in workerd driven over real
+// HTTP (e2e); workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker's own tests;
+// and a real browser (Debian's chromium, headless, WebGPU on SwiftShader) for the playground and the
+// browser runtime.
 export default defineConfig({
   test: {
     projects: [
@@ -13,6 +16,16 @@ export default defineConfig({
           include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "test/reference/**/*.test.ts", "tools/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // the bundled Worker in workerd (miniflare) on a real port, driven by real HTTP clients from Node
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 300_000,
           hookTimeout: 300_000,
         },
       },
@@ -42,16 +55,30 @@ export default defineConfig({
         // the registry's D1 migrations are applied per test file by test/worker/setup.ts; a test admin
         // token, and no demo seeding even where a developer's .dev.vars (which the pool reads) asks for it
         plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token", SEED_DEMO_ADAPTERS: "false" } },
-          })),
+          cloudflareTest(async () => {
+            await buildSite(); // wrangler.toml's [assets] serve site/, the model package among them
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token", SEED_DEMO_ADAPTERS: "false" } },
+            };
+          }),
         ],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           setupFiles: ["./test/worker/setup.ts"],
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // one browser at a time: each file starts chromium (and wrangler dev) on a 2-core machine
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 300_000,
           hookTimeout: 300_000,
         },
       },

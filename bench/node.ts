@@ -28,7 +28,6 @@ import { nodeBackend } from "../src/runtime/node-backend.ts";
 import { wasmBackend } from "../src/runtime/wasm-backend.ts";
 import { openNodeHost } from "../src/node/host.ts";
 import { startServer } from "../src/node/server.ts";
-import { readLimits } from "../src/pipeline/limits.ts";
 import { peftConfig, randomPeftTensors, writeSafetensors, PROJECTIONS } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
@@ -153,7 +152,7 @@ function peftUpload(arch: HfConfig, r: number, seed: number) {
 async function benchHttp(modelDir: string, runs: number, maxTokens: number) {
   const data = mkdtempSync(join(tmpdir(), "lora-edge-bench-node-"));
   const token = "bench-token";
-  const host = await openNodeHost({ modelDir, dbPath: join(data, "registry.sqlite"), blobDir: join(data, "blobs"), backend: nodeBackend({ threads: 1 }), adminToken: token, limits: readLimits({}) });
+  const host = await openNodeHost({ modelDir, dbPath: join(data, "registry.sqlite"), blobDir: join(data, "blobs"), backend: nodeBackend({ threads: 1 }), adminToken: token });
   const server = await startServer(createApp(host.deps()).fetch, { port: 0 });
   const arch = host.base.manifest.architecture as unknown as HfConfig;
   try {

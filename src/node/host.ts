@@ -18,6 +18,7 @@ import { readBaseWeight } from "../runtime/base-weights.ts";
 import type { EngineBackend } from "../runtime/backend.ts";
 import { nodeBackend } from "../runtime/node-backend.ts";
 import { readLimits, type Limits } from "../pipeline/limits.ts";
+import { admissionFromLimits } from "../pipeline/admission.ts";
 import type { StoredAdapter } from "../pipeline/select.ts";
 import { DomainRouter } from "../pipeline/routing.ts";
 import { SqlRegistry, type BlobStore } from "../registry/sql-registry.ts";
@@ -35,7 +36,7 @@ export type NodeHostOptions = {
   blobDir: string;
   /** the engine's backend; default onnxruntime-node with its default threads */
   backend?: EngineBackend;
-  /** limits (the Worker's var names); default: from the environment */
+  /** limits (the Worker's var names); default: `nodeLimits(process.env)` */
   limits?: Limits;
   adminToken?: string | undefined;
   /** the router artifact; default models/router/router.json */
@@ -57,6 +58,18 @@ export type NodeHost = {
 };
 
 const ROUTER_PATH = new URL("../../models/router/router.json", import.meta.url);
+/**
+ * A Node host's limits: the Worker's names and defaults, except what a process with the machine's
+ * RAM (not an isolate's 128 MB) can afford. Generation memory 1 GiB (SmolLM2-135M's KV cache is
+ * ~46 KB per token, so ~40 requests of 512 tokens); adapter tiers sized for a 135 M base, whose r=16
+ * all-projection adapter is ~20 MiB of prepared feeds and ~10 MiB stored: hot 256 MiB (~12), warm
+ * 1 GiB (~100). The environment overrides each.
+ *
+ * @example nodeLimits(process.env).ADAPTER_HOT_BYTES // 268435456 unless ADAPTER_HOT_BYTES is set
+ */
+export function nodeLimits(env: Record<string, unknown>): Limits {
+  return readLimits({ MEMORY_BUDGET_BYTES: 1 << 30, ADAPTER_HOT_BYTES: 256 << 20, ADAPTER_CACHE_BYTES: 1 << 30, ...env });
+}
 
 /** Load the model, create the engine and open the registry. */
 export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
@@ -74,7 +87,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
     },
   };
   const routerArtifact = JSON.parse(await readFile(o.routerPath ?? ROUTER_PATH, "utf8")) as unknown;
-  const limits = o.limits ?? readLimits(process.env);
+  const limits = o.limits ?? nodeLimits(process.env);
   let db: SqliteDatabase | undefined;
   try {
     db = await openSqlite(o.dbPath);
@@ -84,6 +97,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
       cache: new AdapterCache({ maxBytes: limits.ADAPTER_HOT_BYTES }),
       stored: new AdapterCache<StoredAdapter>({ maxBytes: limits.ADAPTER_CACHE_BYTES }),
       router: new DomainRouter(() => routerArtifact, registry),
+      admission: admissionFromLimits(limits),
     };
     const sqlite = db;
     return {
@@ -96,7 +110,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
         // own caches: no shared warm tier unless given, so what a test injects is what it reads
         const cache = v.cache ?? shared.cache;
         const stored = v.stored ?? (v.cache ? undefined : shared.stored);
-        return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, adminToken: o.adminToken });
+        return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, admission: v.limits ? admissionFromLimits(lim) : shared.admission, adminToken: o.adminToken });
       },
       seed: (adapters) => seedAdapters(registry, base, limits, adapters),
       close: () => sqlite.close(),

@@ -97,7 +97,7 @@ describe("chat with a registered adapter", () => {
     expect(got.model).toBe("helpdesk@1");
     expect(got.res.headers.get("x-lora-adapter")).toBe("helpdesk@1");
     expect(got.res.headers.get("x-lora-route-reason")).toBe("explicit");
-    expect(got.res.headers.get("server-timing")).toMatch(/route;dur=[\d.]+, adapter-load;dur=[\d.]+, prefill;dur=[\d.]+, decode;dur=[\d.]+/);
+    expect(got.res.headers.get("server-timing")).toMatch(/route;dur=[\d.]+, adapter-load;dur=[\d.]+, queue;dur=[\d.]+, prefill;dur=[\d.]+, decode;dur=[\d.]+/);
     const pinned = await completion({ model: "helpdesk@1", messages: SUPPORT_Q, max_tokens: 12, seed: 5 });
     expect(pinned.text).toBe(want.text);
     const baseChat = await completion({ model: "base", messages: SUPPORT_Q, max_tokens: 12, seed: 5 });

@@ -61,6 +61,27 @@ describe.each(Object.entries(SHAPES))("%s", (_, config) => {
   });
 });
 
+describe("prefill in chunks (GenerateRequest.prefillChunk)", () => {
+  it("greedy tokens after a prompt prefilled 3 tokens at a time equal the float64 reference's greedy continuation", async () => {
+    const config = Object.values(SHAPES)[0]!;
+    const weights = randomHfWeights(config, 11, 0.15);
+    const engine = await engineOf(config, weights, "fp32");
+    const ids: number[] = [];
+    for await (const ev of engine.generate({ promptIds: TOKENS, maxTokens: 8, stopTokenIds: [], prefillChunk: 3, sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 } })) {
+      if (ev.type === "token") ids.push(ev.id);
+    }
+    const ref: number[] = [];
+    const V = config.vocab_size;
+    for (let i = 0; i < 8; i++) {
+      const seq = [...TOKENS, ...ref];
+      const last = forwardLogits(config, weights, seq).slice((seq.length - 1) * V);
+      ref.push(last.reduce((best, x, j, all) => (x > all[best]! ? j : best), 0));
+    }
+    expect(ids).toEqual(ref);
+    expect(engine.memory().sequenceBytes).toBe(0);
+  });
+});
+
 describe("several engines in one process", () => {
   it("engines created at the same time keep their own weights (ORT mounts external data by file name)", async () => {
     const config = Object.values(SHAPES)[0]!;
