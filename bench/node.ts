@@ -1,5 +1,5 @@
 /**
- * `npm run bench:node [-- --model models/smollm2-135m] [-- --only engine,kv,http] [-- --json]`: the Node host side by side
+ * `npm run bench:node [-- --model models/smollm2-135m] [-- --only engine,kv,parity,golden,http] [-- --json]`: the Node host side by side
  * with the WASM engine, in one process, interleaved:
  *
  * - engine: prefill (64-token prompt) and decode tokens/s of onnxruntime-node on 1 and 2 threads
@@ -8,11 +8,15 @@
  * - kv: whether per-step copies of the KV cache matter natively: a decode step whose `present`
  *   outputs onnxruntime-node copies out to JS (the engine's path) against one that has ORT write
  *   them into preallocated JS buffers reused step to step, at a short and a long context;
+ * - parity: the same package and an r=16 adapter on both backends: relative L2 of the prompt's
+ *   logits, and whether 16 greedy tokens agree;
+ * - golden (SmolLM2 only): both backends against transformers' fp32 logits for the fixture's chat
+ *   prompts (test/fixtures/smollm2), for the served package and an fp32 one built from the cached GGUF;
  * - http: end-to-end chat through the real Node server (streaming): time to first token and decode
  *   tokens/s for the base, a cached adapter and a cold one (first use: blob read, deserialize,
  *   compose), medians.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +24,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import { createApp } from "../src/app.ts";
+import { parseSafetensors, toFloat32 } from "../src/adapters/safetensors.ts";
+import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
+import { assembleModelPackage } from "../src/builder/package.ts";
+import { SMOLLM2 } from "../src/builder/smollm2.ts";
 import { Engine, type Sequence } from "../src/runtime/engine.ts";
 import { io, type Architecture } from "../src/runtime/manifest.ts";
 import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
@@ -31,6 +39,8 @@ import { startServer } from "../src/node/server.ts";
 import { peftConfig, randomPeftTensors, writeSafetensors, PROJECTIONS } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
+import { relL2 } from "../test/reference/llama64.ts";
+import { GREEDY } from "../src/runtime/sampling.ts";
 import { multipart } from "../tools/cli.ts";
 
 const log = (msg: string) => process.stderr.write(`bench:node: ${msg}\n`);
@@ -89,6 +99,56 @@ async function benchEngines(pkg: ModelPackage, steps: number) {
       node_r16_overhead: rows.node_1t_r16!.decode_ms / rows.node_1t!.decode_ms - 1,
     },
   };
+}
+
+/** Native vs WASM on this package: logits of a 32-token prompt (base and r=16) and 16 greedy tokens. */
+async function benchParity(pkg: ModelPackage) {
+  const arch = pkg.manifest.architecture;
+  const [wasm, native] = [await Engine.create(pkg, { backend: await wasmBackend() }), await Engine.create(pkg, { backend: nodeBackend({ threads: 2 }) })];
+  const prompt = promptOf(arch, 32);
+  const greedy = async (e: Engine, lora?: LoraFeeds) => {
+    const ids: number[] = [];
+    for await (const ev of e.generate({ promptIds: prompt, maxTokens: 16, sampling: GREEDY, stopTokenIds: [], ...(lora ? { lora } : {}) })) if (ev.type === "token") ids.push(ev.id);
+    return ids;
+  };
+  const out: Record<string, { rel_l2: number; greedy_equal: boolean }> = {};
+  for (const [name, lora] of [["base", undefined], ["r16", randomFeeds(arch, 16)]] as const) {
+    const opts = { logitsToKeep: prompt.length, ...(lora ? { lora } : {}) };
+    out[name] = { rel_l2: relL2((await native.forward(prompt, opts)).logits, (await wasm.forward(prompt, opts)).logits), greedy_equal: JSON.stringify(await greedy(native, lora)) === JSON.stringify(await greedy(wasm, lora)) };
+  }
+  return out;
+}
+
+/** Native and WASM against transformers' logits (test/fixtures/smollm2), served package and fp32 from the cached GGUF. */
+async function benchGolden(pkg: ModelPackage) {
+  const fixture = fileURLToPath(new URL("../test/fixtures/smollm2/", import.meta.url));
+  const golden = JSON.parse(readFileSync(join(fixture, "golden.json"), "utf8")) as { prompts: { ids: number[] }[] };
+  const last = toFloat32(parseSafetensors(new Uint8Array(readFileSync(join(fixture, "golden.safetensors")))).get("last_logits")!);
+  const V = pkg.manifest.architecture.vocab_size;
+  const compare = async (p: ModelPackage) => {
+    const [wasm, native] = [await Engine.create(p, { backend: await wasmBackend() }), await Engine.create(p, { backend: nodeBackend({ threads: 2 }) })];
+    const lora = randomFeeds(p.manifest.architecture, 16, 7);
+    const rows = [];
+    for (const [i, { ids }] of golden.prompts.entries()) {
+      const ref = last.subarray(i * V, (i + 1) * V);
+      const [w, n] = [(await wasm.forward(ids, { logitsToKeep: 1 })).logits, (await native.forward(ids, { logitsToKeep: 1 })).logits];
+      const [wl, nl] = [(await wasm.forward(ids, { logitsToKeep: 1, lora })).logits, (await native.forward(ids, { logitsToKeep: 1, lora })).logits];
+      rows.push({ prompt_tokens: ids.length, wasm_vs_transformers: relL2(w, ref), native_vs_transformers: relL2(n, ref), native_vs_wasm: relL2(n, w), native_vs_wasm_r16: relL2(nl, wl) });
+    }
+    return rows;
+  };
+  const out: Record<string, unknown> = { [pkg.manifest.quantization.weights]: await compare(pkg) };
+  const gguf = fileURLToPath(new URL(`../models/.cache/${SMOLLM2.file}`, import.meta.url));
+  if (existsSync(gguf)) {
+    const ckpt = readGgufCheckpoint(new Uint8Array(readFileSync(gguf)));
+    const { files } = assembleModelPackage({
+      name: "smollm2-fp32", arch: { ...ckpt.arch, max_position_embeddings: 512 }, weights: ckpt.weights, format: "fp32",
+      source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
+      tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
+    });
+    out.fp32 = await compare(await loadModelPackage(async (p) => files[p]!, { verify: false }));
+  }
+  return out;
 }
 
 /** A decode step whose KV cache is copied out to JS each step, against one written into reused JS buffers. */
@@ -208,14 +268,14 @@ export async function benchNode(o: { model: string; steps?: number; runs?: numbe
   const loadBefore = loadavg()[0];
   const small = pkg.manifest.parameters < 50e6;
   const steps = o.steps ?? (small ? 48 : 16);
-  log(`engine: ${pkg.manifest.name} on wasm 1 thread, node 1 and 2 threads …`);
-  const engine = want("engine") ? await benchEngines(pkg, steps) : undefined;
-  log("kv: KV cache copied out per step vs written into reused buffers …");
-  const kv = want("kv") ? await benchKvCopies(pkg, [64, small ? 896 : 1024], small ? 24 : 10) : undefined;
-  log("http: streamed chats through the Node server …");
-  const http = want("http") ? await benchHttp(o.model, o.runs ?? (small ? 8 : 4), small ? 32 : 16) : undefined;
+  const part = async <T>(name: string, what: string, run: () => Promise<T>) => (want(name) ? (log(`${name}: ${what} …`), await run()) : undefined);
+  const engine = await part("engine", `${pkg.manifest.name} on wasm 1 thread, node 1 and 2 threads`, () => benchEngines(pkg, steps));
+  const kv = await part("kv", "KV cache copied out per step vs written into reused buffers", () => benchKvCopies(pkg, [64, small ? 896 : 1024], small ? 24 : 10));
+  const parity = await part("parity", "native vs WASM logits and greedy tokens", () => benchParity(pkg));
+  const golden = pkg.manifest.name === "smollm2-135m" ? await part("golden", "native and WASM against transformers' logits", () => benchGolden(pkg)) : undefined;
+  const http = await part("http", "streamed chats through the Node server", () => benchHttp(o.model, o.runs ?? (small ? 8 : 4), small ? 32 : 16));
   // the machine's 1-minute load average before and after: on a shared machine it says how much the figures are worth
-  return { model: pkg.manifest.name, parameters: pkg.manifest.parameters, quantization: pkg.manifest.quantization.weights, load_average: [loadBefore, loadavg()[0]], engine, kv, http };
+  return { model: pkg.manifest.name, parameters: pkg.manifest.parameters, quantization: pkg.manifest.quantization.weights, load_average: [loadBefore, loadavg()[0]], engine, kv, parity, golden, http };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
