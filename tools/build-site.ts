@@ -51,14 +51,25 @@ export async function buildSite(opts: { minify?: boolean } = {}): Promise<string
     const bytes = await readFile(join(ROOT, "node_modules/onnxruntime-web/dist", name));
     await writeFile(join(out, "ort", `${name}.gz`), gzipSync(bytes, { level: 6 }));
   }
-  await linkTree(join(ROOT, "models"), join(SITE_DIR, "models"));
+  await linkTree(join(ROOT, "models"), join(SITE_DIR, "models"), await assetsIgnored(join(ROOT, "models")));
   return listFiles(SITE_DIR);
 }
 
-/** Mirror `from` into `to` with hard links (no copy of a 100 MB weights file), copying where a link is refused. */
-async function linkTree(from: string, to: string): Promise<void> {
+/**
+ * The names `models/.assetsignore` keeps out of the assets (one per line, `#` comments): the pip
+ * cache and packages too big for an isolate, such as `npm run model:smollm2`'s. The file itself too.
+ */
+async function assetsIgnored(dir: string): Promise<Set<string>> {
+  const text = await readFile(join(dir, ".assetsignore"), "utf8").catch(() => "");
+  const names = text.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+  return new Set([".assetsignore", ...names]);
+}
+
+/** Mirror `from` into `to` with hard links (no copy of a 100 MB weights file), copying where a link is refused; top-level names in `skip` stay out. */
+async function linkTree(from: string, to: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
+    if (skip.has(entry.name)) continue;
     const [src, dst] = [join(from, entry.name), join(to, entry.name)];
     if (entry.isDirectory()) await linkTree(src, dst);
     else if (entry.isFile()) await link(src, dst).catch(() => copyFile(src, dst));
