@@ -201,7 +201,8 @@ describe("chat with a registered adapter", () => {
 });
 
 describe(`the official openai client against the ${worker.kind} host`, () => {
-  const client = new OpenAI({ apiKey: "unused", baseURL: "http://lora-edge/v1", fetch: (url: RequestInfo | URL, init?: RequestInit) => worker.fetch(new Request(url, init)), maxRetries: 0 });
+  // over the network with the client's own fetch where the host has a URL (Node), else through the host's fetch
+  const client = new OpenAI({ apiKey: "unused", maxRetries: 0, ...(worker.url ? { baseURL: `${worker.url}/v1` } : { baseURL: "http://lora-edge/v1", fetch: (url: RequestInfo | URL, init?: RequestInit) => worker.fetch(new Request(url, init)) }) });
 
   it("chat.completions.create without and with stream, and models.list", async () => {
     const made = await client.chat.completions.create({ model: "helpdesk", messages: SUPPORT_Q, max_tokens: 8, seed: 4 });
