@@ -10,14 +10,16 @@ import { deserializePreparedAdapter } from "../src/adapters/prepare.ts";
 import type { Engine } from "../src/runtime/engine.ts";
 import type { AnswerInfo, PlaygroundRequest } from "./answer.ts";
 import { errorMessage } from "./edge-chat.ts";
-import { createBrowserEngine, type BrowserBackend } from "./browser-engine.ts";
+import { createBrowserEngine } from "./browser-engine.ts";
 import type { DownloadProgress } from "./package-loader.ts";
 
-export type BrowserRuntime = { engine: Engine; backend: BrowserBackend };
+/** The page's engine, and which backend it runs on ("webgpu", "wasm"). */
+export type BrowserRuntime = { engine: Engine; backend: string };
 
 /** Download (or read from the cache) the Worker's model package and start an engine on it. */
-export async function loadBrowserRuntime(opts: { webgpu: boolean; onProgress(p: DownloadProgress): void }): Promise<BrowserRuntime> {
-  return createBrowserEngine(opts);
+export async function loadBrowserRuntime(opts: { onProgress(p: DownloadProgress): void }): Promise<BrowserRuntime> {
+  const engine = await createBrowserEngine(opts);
+  return { engine, backend: engine.backend.name };
 }
 
 type RouteResult = { domain: string | null; confidence: number; reason: string; adapter: string | null };

@@ -62,7 +62,6 @@ function browserRuntime(): Promise<BrowserRuntime> {
     progress.hidden = false;
     status.textContent = "Downloading the model…";
     const rt = await loadBrowserRuntime({
-      webgpu: true,
       onProgress: (p) => {
         progress.max = p.total;
         progress.value = p.loaded;

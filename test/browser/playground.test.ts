@@ -77,20 +77,20 @@ describe("the playground", () => {
     }
   });
 
-  it("answers the same question in the browser: the model downloads with progress, routing still comes from the Worker", async () => {
+  it("answers the same question in this browser on WebGPU: the model downloads, routing still comes from the Worker", async () => {
     const { page, errors } = await openPage(browser, worker.url);
     try {
       await expect.poll(() => page.locator("#model option").allTextContents()).toContain("support-demo");
+      await page.getByLabel("Max tokens").fill("16"); // WebGPU on SwiftShader is software: keep the answer short
       await page.getByLabel("in this browser (WebGPU)").check();
-      await expect(page.locator("#runtime-status")).toBeDefined();
       await page.waitForFunction(() => /runs in this browser/.test(document.getElementById("runtime-status")!.textContent ?? ""), undefined, { timeout: 240_000 });
       const status = await page.locator("#runtime-status").textContent();
       const { details, updates, answer } = await ask(page, QUESTION);
       expect(answer.length).toBeGreaterThan(0);
       expect(updates).toBeGreaterThan(2);
       expect(details).toMatchObject({ domain: "support", adapter: "support-demo@1", "route reason": "classifier" });
-      expect(details.answered).toMatch(/^in this browser \((webgpu|wasm)\)$/);
-      expect(status).toContain(details.answered!.includes("webgpu") ? "WebGPU" : "WASM");
+      expect(details.answered).toBe("in this browser (webgpu)");
+      expect(status).toContain("WebGPU");
       expect(details.timing).toMatch(/route [\d.]+ ms · adapter-load [\d.]+ ms · prefill [\d.]+ ms · decode [\d.]+ ms/);
       await screenshot(page, "playground-browser");
       expect(errors).toEqual([]);
