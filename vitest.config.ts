@@ -2,9 +2,11 @@ import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { buildSite } from "./tools/build-site.ts";
 
-// Three projects: plain Node for pure code (numerics, builder, router, adapters), workerd (the real
-// Workers runtime with miniflare's R2/D1/DO) for the Worker, and a real browser (Debian's chromium,
-// headless, WebGPU on SwiftShader) for the playground and the browser runtime.
+// Projects: plain Node for pure code (numerics, builder, router, adapters); the engine's tests again
+// on onnxruntime-node; the Node host as a real server; the bundled Worker in workerd driven over real
+// HTTP (e2e); workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker's own tests;
+// and a real browser (Debian's chromium, headless, WebGPU on SwiftShader) for the playground and the
+// browser runtime.
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +14,38 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "test/reference/**/*.test.ts", "tools/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // the bundled Worker in workerd (miniflare) on a real port, driven by real HTTP clients from Node
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // the engine's tests again on onnxruntime-node (test/support/backend.ts): one suite, both backends
+        test: {
+          name: "engine-node",
+          include: ["test/unit/engine-*.test.ts", "test/unit/generate.test.ts", "test/unit/adapters-graph.test.ts", "test/unit/golden-parity.test.ts"],
+          environment: "node",
+          env: { LORA_EDGE_TEST_BACKEND: "node" },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // the Node host (src/node/) as a real server on an ephemeral port, driven by the same HTTP
+        // suites (test/http/) as the Worker
+        test: {
+          name: "node-host",
+          include: ["test/node/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,parity]`: every performance figure the
+ * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,admission,parity]`: every performance figure the
  * issues name, side by side with its baseline, in one run. Machine and date are recorded with them.
  */
 import { cpus, totalmem } from "node:os";
@@ -41,6 +41,11 @@ if (want("worker")) {
   log("worker: end-to-end requests inside workerd (miniflare) …");
   const { benchWorker } = await import("./worker.ts");
   result.worker = await benchWorker();
+}
+if (want("admission")) {
+  log("admission: 32 concurrent mixed requests, default budget vs unbounded, interleaved …");
+  const { benchAdmission } = await import("./admission.ts");
+  result.admission = await benchAdmission();
 }
 if (want("parity")) {
   log("parity: golden PEFT logits …");

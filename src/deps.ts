@@ -6,7 +6,8 @@
 import type { Engine } from "./runtime/engine.ts";
 import type { LoraFeeds } from "./runtime/lora-feeds.ts";
 import type { Limits } from "./pipeline/limits.ts";
-import type { ChatRequest } from "./routes/openai-schema.ts";
+import type { ChatMessage, ModelChoice } from "./pipeline/chat-input.ts";
+import type { Admission } from "./pipeline/admission.ts";
 import type { ModelManifest } from "./runtime/manifest.ts";
 import type { AdapterManifest, AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
@@ -32,7 +33,9 @@ export type AppDeps = {
   engine(): Promise<Engine>;
   limits: Limits;
   /** Route a chat request to adapters (or none). */
-  selectAdapters(req: ChatRequest, messages: { role: string; content: string }[], engine: Engine): Promise<AdapterSelection>;
+  selectAdapters(req: ModelChoice, messages: ChatMessage[], engine: Engine): Promise<AdapterSelection>;
+  /** This isolate's (or process's) generation memory budget: every chat request is admitted through it. */
+  admission: Admission;
   /** Adapters to list in `/v1/models` besides the base. */
   listAdapterModels(): Promise<ModelCard[]>;
   /** The registry and admin API (`/v1/adapters`, `/v1/domains`); absent = those routes answer 404. */

@@ -9,6 +9,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
 import routerArtifact from "../models/router/router.json";
 import { createApp } from "./app.ts";
+import { createAppDeps } from "./app-deps.ts";
 import type { AppDeps } from "./deps.ts";
 import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
@@ -16,10 +17,12 @@ import { wasmBackend } from "./runtime/wasm-backend.ts";
 import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
-import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
-import { DomainRouter, resolveModel, routeRequest } from "./pipeline/routing.ts";
+import { admissionFromLimits, type Admission } from "./pipeline/admission.ts";
+import type { StoredAdapter } from "./pipeline/select.ts";
+import { DomainRouter } from "./pipeline/routing.ts";
 import { CloudflareRegistry } from "./registry/cloudflare.ts";
-import { seedDemoAdapters } from "./registry/seed.ts";
+import { seedAdapters } from "./registry/seed.ts";
+import { DEMO_ADAPTERS } from "./registry/demo-adapters.ts";
 import type { AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 import type { Env } from "./env.ts";
@@ -85,6 +88,7 @@ export async function embeddedBase(): Promise<UploadBase> {
 let isolateCache: AdapterCache | undefined;
 let isolateStored: AdapterCache<StoredAdapter> | undefined;
 let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefined;
+let isolateAdmission: Admission | undefined;
 
 /**
  * Everything `createApp` needs, from the Worker's bindings. Per-isolate state (adapter cache,
@@ -92,7 +96,7 @@ let isolateRouter: { registry: AdapterRegistry; router: DomainRouter } | undefin
  *
  * @example createApp(workerDeps(env, { bucket: slowBucket(env.ADAPTERS), cache: new AdapterCache({ maxBytes: 1 << 20 }) }))
  */
-export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter> } = {}): AppDeps {
+export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; admission?: Admission } = {}): AppDeps {
   const limits = readLimits(env);
   const registry = new CloudflareRegistry(env.DB, overrides.bucket ?? env.ADAPTERS);
   const cache = overrides.cache ?? (isolateCache ??= new AdapterCache({ maxBytes: limits.ADAPTER_HOT_BYTES }));
@@ -101,32 +105,9 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
   const stored = overrides.stored ?? (overrides.cache ? undefined : (isolateStored ??= new AdapterCache<StoredAdapter>({ maxBytes: limits.ADAPTER_CACHE_BYTES })));
   // the router reads the registry only for domains and examples (D1), never blobs: one per isolate
   const router = (isolateRouter ??= { registry, router: new DomainRouter(() => routerArtifact, registry) }).router;
-  return {
-    engine: embeddedEngine,
-    limits,
-    selectAdapters: createAdapterSelector({ registry, cache, ...(stored ? { stored } : {}), router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
-    listAdapterModels: async () => {
-      const base = (await embeddedManifest()).manifest.name;
-      const latest = new Map((await registry.list()).map((a) => [a.name, a]));
-      return [...latest.values()].map((a) => ({ id: a.name, object: "model" as const, created: Math.floor(Date.parse(a.created) / 1000), owned_by: "lora-edge", parent: base, root: base }));
-    },
-    admin: {
-      registry,
-      token: env.ADMIN_TOKEN,
-      base: embeddedBase,
-      checkDomainExamples: (domain, examples) => router.check(domain, examples),
-    },
-    route: async (req) => routeRequest(router, registry, req, (await embeddedManifest()).manifest.name),
-    modelPackage: { manifest: embeddedManifest, file: (path, range) => fetchModelFile(path, range ? { range } : undefined) },
-    preparedAdapter: async (model) => {
-      const adapter = await resolveModel(registry, model);
-      const read = async (): Promise<StoredAdapter> => {
-        const data = await registry.readPrepared(adapter);
-        return { data, bytes: data.byteLength };
-      };
-      return { adapter, data: (stored ? await stored.get(adapter.prepared.sha256, read) : await read()).data };
-    },
-  };
+  const admission = overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits));
+  const modelPackage = { manifest: embeddedManifest, file: (path: string, range?: string) => fetchModelFile(path, range ? { range } : undefined) };
+  return createAppDeps({ engine: embeddedEngine, base: embeddedBase, limits, admission, registry, cache, ...(stored ? { stored } : {}), router, adminToken: env.ADMIN_TOKEN, modelPackage });
 }
 
 let seeded: Promise<void> | undefined;
@@ -135,7 +116,7 @@ export default {
   async fetch(request, env, ctx) {
     const deps = workerDeps(env);
     if (env.SEED_DEMO_ADAPTERS === "true") {
-      seeded ??= seedDemoAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env)).then(
+      seeded ??= seedAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env), DEMO_ADAPTERS).then(
         () => undefined,
         (err) => {
           seeded = undefined; // the next request tries again

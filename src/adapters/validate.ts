@@ -99,7 +99,7 @@ export function resolveTargets(config: PeftConfig, arch: Architecture, graphTarg
   // Every list entry must name something the base has (PEFT would silently ignore a typo'd entry).
   if (Array.isArray(config.target_modules)) {
     for (const entry of config.target_modules) {
-      if (!modules.some((m) => selectsModule([entry], m.name))) {
+      if (!modules.some((m) => selectsModule([entry], m.name, "target_modules"))) {
         throw refusal("unknown_module", `target_modules entry ${JSON.stringify(entry)} names no module of the base model (a ${arch.num_hidden_layers}-layer ${arch.model_type}; targetable: ${PROJECTIONS.join(", ")})`);
       }
     }

@@ -28,6 +28,11 @@ export type GenerateRequest = {
   stopStrings?: readonly string[];
   lora?: LoraFeeds;
   signal?: AbortSignal;
+  /**
+   * Prefill at most this many prompt tokens per forward pass (default: the whole prompt in one).
+   * Attention's scratch memory grows with the square of a pass's length: chunks bound ORT's heap.
+   */
+  prefillChunk?: number;
 };
 
 /**
@@ -212,7 +217,12 @@ export class Engine {
     let completion = 0;
     let finishReason: FinishReason = "length";
     const t0 = performance.now();
-    let logits = await seq.step(req.promptIds);
+    const chunk = req.prefillChunk ?? n;
+    let logits!: Float32Array;
+    for (let i = 0; i < n; i += chunk) {
+      req.signal?.throwIfAborted();
+      logits = await seq.step(req.promptIds.slice(i, i + chunk));
+    }
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
     while (completion < maxTokens) {

@@ -7,7 +7,10 @@ import { describe, expect, it } from "vitest";
 import { deserializePreparedAdapter } from "../../src/adapters/prepare.ts";
 import { sha256Hex } from "../../src/runtime/model-package.ts";
 import type { ModelManifest } from "../../src/runtime/manifest.ts";
-import { ARCH, call, errorOf, peftFiles, push } from "./support.ts";
+import { adminClient, ARCH, errorOf, peftFiles } from "../http/support.ts";
+import { workerHost } from "./host.ts";
+
+const { call, push } = adminClient(workerHost);
 
 type PackageIndex = { object: string; hash: string; manifest: ModelManifest; files: Record<string, string> };
 
