@@ -61,7 +61,7 @@ export async function browserChat(rt: BrowserRuntime, req: PlaygroundRequest, on
     domain: route.domain ?? "none",
     confidence: req.adapters ? "n/a" : route.confidence.toFixed(4),
     adapter: adapters.length ? adapters.map((a) => (a.weight === 1 ? a.id : `${a.id}*${a.weight}`)).join("+") : "none",
-    reason: req.adapters ? "explicit" : route.adapter || route.reason !== "classifier" ? route.reason : "fallback",
+    reason: routeReason(req, route),
     timing: [
       { name: "route", ms: t1 - t0 },
       { name: "adapter-load", ms: t2 - t1 },
@@ -71,6 +71,13 @@ export async function browserChat(rt: BrowserRuntime, req: PlaygroundRequest, on
     completionTokens: n,
     tokensPerSecond: seconds > 0 ? (n - 1) / seconds : 0,
   };
+}
+
+/** The reason chat's `x-lora-route-reason` would give: a domain without a mapped adapter falls back to the base. */
+function routeReason(req: PlaygroundRequest, route: RouteResult): string {
+  if (req.adapters) return "explicit";
+  if (req.model === "base") return "base";
+  return route.reason === "classifier" && !route.adapter ? "fallback" : route.reason;
 }
 
 /** An adapter version's prepared feeds from the Worker, checked against the base this page runs. */
