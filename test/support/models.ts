@@ -6,7 +6,7 @@
 import { assembleModelPackage, type BuildPackageOptions } from "../../src/builder/package.ts";
 import { buildTokenizer } from "../../src/builder/tokenizer.ts";
 import { DEFAULT_CORPUS } from "../../src/builder/corpus.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "./backend.ts";
 import { loadModelPackage, type ModelPackage } from "../../src/runtime/model-package.ts";
 import { unpackModelPackage } from "../../src/builder/unpack.ts";
 import type { Architecture, WeightFormat } from "../../src/runtime/manifest.ts";
@@ -60,7 +60,7 @@ export async function packageOf(config: HfConfig, weights: RefWeights, format: W
 }
 
 export async function engineOf(config: HfConfig, weights: RefWeights, format: WeightFormat, extra: Partial<BuildPackageOptions> = {}) {
-  return Engine.create(await packageOf(config, weights, format, extra));
+  return createEngine(await packageOf(config, weights, format, extra));
 }
 
 /** The weights the package actually serves, dequantized, in HF layout (the builder's unpacking): the oracle's input for int8/int4. */
