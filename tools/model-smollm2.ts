@@ -19,7 +19,7 @@ import { startStep } from "./progress.ts";
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 /** int8 smoothing strength and calibration size, as measured best in bench/results (README "Weight formats"). */
-const DEFAULT_ALPHA = 0.5;
+const DEFAULT_ALPHA = 0.65;
 const CALIBRATION = { sequences: 4, tokens: 512 };
 
 const HELP = `Usage: npm run model:smollm2 -- [options]
