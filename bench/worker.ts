@@ -9,9 +9,7 @@
  *   `repeat` times in one request, the empty request's time subtracted: workerd's clocks do not
  *   advance during pure computation, so it can only be timed from outside), and `POST /v1/route`.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -20,38 +18,11 @@ import { Miniflare } from "miniflare";
 import { peftConfig, randomPeftTensors, writeSafetensors, PROJECTIONS } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
 import { multipart } from "../tools/cli.ts";
+import { startBundledWorker } from "../test/support/bundled-worker.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TOKEN = "bench-token";
 const log = (msg: string) => process.stderr.write(`bench:worker: ${msg}\n`);
-
-/** The Worker bundled as wrangler deploys it, in a fresh temp folder. */
-function bundleWorker(): string {
-  const out = mkdtempSync(join(tmpdir(), "lora-edge-bench-"));
-  execFileSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  return out;
-}
-
-function wranglerVars(): Record<string, string> {
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  const vars = toml.slice(toml.indexOf("[vars]"));
-  return Object.fromEntries([...vars.matchAll(/^([A-Z_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]));
-}
-
-/** Statements of every migration, in order (comments dropped). */
-function migrationStatements(): string[] {
-  const dir = join(ROOT, "migrations");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-  return files.flatMap((f) =>
-    readFileSync(join(dir, f), "utf8")
-      .split("\n")
-      .map((l) => l.replace(/--.*$/, ""))
-      .join("\n")
-      .split(";")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
-}
 
 /** The multipart body of an r-rank PEFT adapter on all seven projections (F16). */
 function peftUpload(arch: HfConfig, r: number, seed: number): { body: Uint8Array; type: string } {
@@ -77,27 +48,10 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
   const runs = options.runs ?? 10;
   const tokens = options.tokens ?? 16;
   log("bundling the Worker (wrangler deploy --dry-run) …");
-  const out = bundleWorker();
+  const worker = await startBundledWorker({ vars: { ADMIN_TOKEN: TOKEN } });
+  const { mf } = worker;
   const arch = JSON.parse(readFileSync(join(ROOT, "models/demo/manifest.json"), "utf8")).architecture as HfConfig;
-  const mf = new Miniflare({
-    // listed by hand, main module first: the bundle holds dynamic imports miniflare cannot follow
-    modules: readdirSync(out).sort((a, b) => Number(b === "index.js") - Number(a === "index.js")).flatMap((f) => {
-      const type = f === "index.js" ? "ESModule" : f.endsWith(".wasm") ? "CompiledWasm" : /\.(onnx|weights|safetensors)$/.test(f) ? "Data" : undefined;
-      return type ? [{ type, path: join(out, f) } as const] : [];
-    }),
-    modulesRoot: out,
-    compatibilityDate: "2026-04-26",
-    compatibilityFlags: ["nodejs_compat"],
-    d1Databases: ["DB"],
-    r2Buckets: ["ADAPTERS"],
-    bindings: { ...wranglerVars(), ADMIN_TOKEN: TOKEN },
-    // the model package, as wrangler.toml's [assets] serves it to the Worker
-    assets: { directory: join(ROOT, "models"), binding: "MODELS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
-  });
   try {
-    const db = await mf.getD1Database("DB");
-    for (const sql of migrationStatements()) await db.prepare(sql).run();
-
     const timed = async (path: string, init: RequestInit): Promise<{ ms: number; res: Response; body: unknown }> => {
       const t0 = performance.now();
       const res = await mf.dispatchFetch(`http://bench${path}`, init as never);
@@ -160,7 +114,7 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
       router_share_of_base_request: round(classify.p50 / b, 6),
     };
   } finally {
-    await mf.dispose();
+    await worker.dispose();
   }
 }
 

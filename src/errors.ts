@@ -4,7 +4,7 @@
  *
  * @example throw new LoraEdgeError(400, "invalid_adapter", "lora_A and lora_B ranks differ for q_proj", { param: "adapter_model.safetensors" })
  */
-export type ErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "conflict_error" | "server_error" | "service_unavailable";
+export type ErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "conflict_error" | "server_error" | "service_unavailable" | "requests";
 
 export class LoraEdgeError extends Error {
   override readonly name = "LoraEdgeError";
@@ -12,7 +12,7 @@ export class LoraEdgeError extends Error {
   readonly code: string;
   readonly type: ErrorType;
   readonly param: string | null;
-  /** Seconds a client should wait before retrying (503s). */
+  /** Seconds a client should wait before retrying (429s, 503s). */
   readonly retryAfter: number | undefined;
 
   constructor(status: number, code: string, message: string, opts: { param?: string; type?: ErrorType; retryAfter?: number; cause?: unknown } = {}) {
@@ -34,6 +34,7 @@ function defaultType(status: number): ErrorType {
   if (status === 401 || status === 403) return "authentication_error";
   if (status === 404) return "not_found_error";
   if (status === 409) return "conflict_error";
+  if (status === 429) return "requests"; // OpenAI's type for request-rate limits
   if (status === 503) return "service_unavailable";
   if (status >= 500) return "server_error";
   return "invalid_request_error";

@@ -164,7 +164,7 @@ describe("loadPeftAdapter refuses what lora-edge cannot serve", () => {
     expectRefusal(() => load({ config: noTargets, weights: w }), "invalid_adapter_config", /target_modules/);
     expectRefusal(() => load({ config: "{r: 8", weights: w }), "invalid_adapter_config", /not valid JSON/);
     expectRefusal(() => load({ config: { ...peftConfig({}), r: 0 }, weights: w }), "invalid_adapter_config", /^adapter_config\.json: r: /);
-    expectRefusal(() => load({ config: { ...peftConfig({}), target_modules: "q_proj(", layers_to_transform: null }, weights: w }), "invalid_adapter_config", /not a regex/);
+    expectRefusal(() => load({ config: { ...peftConfig({}), target_modules: "q_proj(", layers_to_transform: null }, weights: w }), "invalid_adapter_config", /not a regular expression/);
     expectRefusal(() => load(adapterFiles({ target_modules: ".*q_proj", layers_to_transform: [0], targets: ["q_proj"] })), "invalid_adapter_config", /layers_to_transform and layers_pattern cannot be used when target_modules is a regex/);
   });
   it("configs that change the base or the forward (layer_replication, aLoRA, QALoRA, PiSSA init)", () => {

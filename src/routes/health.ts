@@ -1,15 +1,20 @@
-/** `GET /healthz`: the isolate is up and the model loads; its resident memory. */
+/** `GET /healthz`: the isolate or process is up and the model loads; its engine backend, resident memory and generation budget. */
 import { Hono } from "hono";
 import type { AppEnv } from "../deps.ts";
+import { publicCors } from "./cors.ts";
 
-export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
-  const engine = await c.get("deps").engine();
+export const healthRoutes = new Hono<AppEnv>().use("/healthz", publicCors).get("/healthz", async (c) => {
+  const { engine: getEngine, admission } = c.get("deps");
+  const engine = await getEngine();
+  const budget = admission.stats(); // first: it frees what idle streams held
   const memory = engine.memory();
   return c.json({
     status: "ok",
     model: engine.manifest.name,
     model_hash: engine.modelHash,
     quantization: engine.manifest.quantization.weights,
-    memory: { wasm_heap_bytes: memory.wasmHeapBytes, in_flight_sequence_bytes: memory.sequenceBytes },
+    engine: memory.backend,
+    memory: { resident_bytes: memory.residentBytes, in_flight_sequence_bytes: memory.sequenceBytes },
+    admission: { budget_bytes: budget.budgetBytes, in_use_bytes: budget.inUseBytes, running: budget.running, queued: budget.queued, max_queue: budget.maxQueue, totals: budget.totals },
   });
 });

@@ -44,6 +44,16 @@ export const architectureSchema = z.object({
   head_dim: z.number().int().positive(),
   max_position_embeddings: z.number().int().positive(),
   rope_theta: z.number().positive(),
+  /** Llama 3.1+ frequency-dependent RoPE scaling (`rope_type: "llama3"`); absent: plain RoPE. */
+  rope_scaling: z
+    .object({
+      rope_type: z.literal("llama3"),
+      factor: z.number().positive(),
+      low_freq_factor: z.number().positive(),
+      high_freq_factor: z.number().positive(),
+      original_max_position_embeddings: z.number().int().positive(),
+    })
+    .optional(),
   rms_norm_eps: z.number().positive(),
   tie_word_embeddings: z.boolean(),
   attention_bias: z.boolean(),
@@ -82,6 +92,8 @@ export const manifestSchema = z.object({
   source: z.union([
     z.object({ kind: z.literal("random"), seed: z.number().int() }),
     z.object({ kind: z.literal("huggingface"), architectures: z.array(z.string()), dtype: z.string(), weights_sha256: z.string() }),
+    /** a llama.cpp GGUF file: its `general.name`, sha256, and tensor count per ggml type */
+    z.object({ kind: z.literal("gguf"), name: z.string(), sha256: z.string(), tensor_types: z.record(z.string(), z.number().int()) }),
     /** merge mode: a base package with adapters folded into its weights */
     z.object({ kind: z.literal("merged"), base: z.string(), base_hash: z.string(), adapters: z.array(z.object({ path: z.string(), weight: z.number() })) }),
   ]),

@@ -1,12 +1,14 @@
 /**
- * The ONNX graph run by onnxruntime-web against the float64 reference forward pass
+ * The ONNX graph run by the engine (on the backend under test: test/support/backend.ts) against the float64 reference forward pass
  * (test/reference/llama64.ts), on seeded random models of several shapes.
  */
 import { describe, expect, it } from "vitest";
 import { forwardLogits, relL2, type HfConfig } from "../reference/llama64.ts";
 import { randomHfWeights } from "../reference/hf-checkpoint.ts";
-import { engineOf, packageOf, servedConfig, servedWeights } from "../support/models.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { archOf, engineOf, packageOf, servedConfig, servedWeights, toBuilderWeights } from "../support/models.ts";
+import { calibrateActivations, smoothingScales } from "../../src/builder/smooth.ts";
+import type { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "../support/backend.ts";
 
 const base = { vocab_size: 320, rms_norm_eps: 1e-5, max_position_embeddings: 64 };
 const SHAPES: Record<string, HfConfig> = {
@@ -32,17 +34,31 @@ describe.each(Object.entries(SHAPES))("%s", (_, config) => {
 
   it("int4 (MatMulNBits) logits match the reference on the dequantized weights within 1e-5", async () => {
     const pkg = await packageOf(config, weights, "int4");
-    const engine = await Engine.create(pkg);
+    const engine = await createEngine(pkg);
     const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
     expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(1e-5);
   });
 
   it("int8 (dynamic activation quantization) logits stay within 5e-2 of the dequantized reference", async () => {
     const pkg = await packageOf(config, weights, "int8");
-    const engine = await Engine.create(pkg);
+    const engine = await createEngine(pkg);
     const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
     // weights are exact here; the error is the per-tensor int8 quantization of activations
     expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(5e-2);
+  });
+
+  it("int8 with per-row activation scales and SmoothQuant scaling stays within 5e-2 of the dequantized reference", async () => {
+    // calibrated on other tokens than the ones checked; α = 0.5; the served weights read back unsmoothed.
+    // Random activations have no outlier channels, so the bound is the per-tensor test's (SmolLM2: README)
+    const arch = archOf(config);
+    const hf = toBuilderWeights(weights);
+    const ranges = await calibrateActivations(arch, hf, [[7, 8, 9, 200, 201, 17, 60, 61, 62, 63]]);
+    const pkg = await packageOf(config, weights, "int8", { int8Activations: "row", smooth: { scales: smoothingScales(arch, hf, ranges, 0.5), alpha: 0.5 } });
+    expect(pkg.manifest.quantization.scheme).toMatch(/per row.*SmoothQuant/);
+    const engine = await createEngine(pkg);
+    const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
+    expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(5e-2);
+    expect(relL2(servedWeights(pkg, weights).get("model.layers.0.mlp.down_proj.weight")!.data, weights.get("model.layers.0.mlp.down_proj.weight")!.data)).toBeLessThan(2e-2);
   });
 
   it("decoding token by token with the KV cache gives the full-forward logits", async () => {
@@ -57,6 +73,27 @@ describe.each(Object.entries(SHAPES))("%s", (_, config) => {
     expect(seq.length).toBe(TOKENS.length);
     seq.release();
     expect(relL2(stepwise, full)).toBeLessThan(1e-6);
+  });
+});
+
+describe("prefill in chunks (GenerateRequest.prefillChunk)", () => {
+  it("greedy tokens after a prompt prefilled 3 tokens at a time equal the float64 reference's greedy continuation", async () => {
+    const config = Object.values(SHAPES)[0]!;
+    const weights = randomHfWeights(config, 11, 0.15);
+    const engine = await engineOf(config, weights, "fp32");
+    const ids: number[] = [];
+    for await (const ev of engine.generate({ promptIds: TOKENS, maxTokens: 8, stopTokenIds: [], prefillChunk: 3, sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 } })) {
+      if (ev.type === "token") ids.push(ev.id);
+    }
+    const ref: number[] = [];
+    const V = config.vocab_size;
+    for (let i = 0; i < 8; i++) {
+      const seq = [...TOKENS, ...ref];
+      const last = forwardLogits(config, weights, seq).slice((seq.length - 1) * V);
+      ref.push(last.reduce((best, x, j, all) => (x > all[best]! ? j : best), 0));
+    }
+    expect(ids).toEqual(ref);
+    expect(engine.memory().sequenceBytes).toBe(0);
   });
 });
 
