@@ -12,8 +12,12 @@
  *   `/playground/*`.
  *
  * `wrangler dev` and `wrangler deploy` run it first (`[build]` in wrangler.toml); tests call `buildSite()`.
+ * It does nothing when its inputs have not changed since the last build (a stamp of their paths,
+ * sizes and times), so the test projects and `wrangler dev` running side by side never rebuild the
+ * folder under each other.
  */
 import { build } from "esbuild";
+import { createHash } from "node:crypto";
 import { copyFile, link, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,8 +29,13 @@ export const SITE_DIR = join(ROOT, "site");
 /** onnxruntime-web's binaries the page loads: the WebGPU build, and the WASM build (the fallback, the Worker's own). */
 export const ORT_BINARIES = ["ort-wasm-simd-threaded.asyncify.wasm", "ort-wasm-simd-threaded.wasm"] as const;
 
-/** Build `site/` from `public/`, onnxruntime-web and `models/`. Returns the files written, relative to `site/`. */
+/** Where the stamp of the last build's inputs is kept (outside `site/`, which is uploaded as is). */
+const STAMP = join(ROOT, "node_modules/.cache/lora-edge/site-stamp");
+
+/** Build `site/` from `public/`, onnxruntime-web and `models/` unless it is up to date. Returns its files, relative to `site/`. */
 export async function buildSite(opts: { minify?: boolean } = {}): Promise<string[]> {
+  const stamp = await inputsStamp(opts.minify ?? true);
+  if ((await readFile(STAMP, "utf8").catch(() => "")) === stamp) return listFiles(SITE_DIR);
   await rm(SITE_DIR, { recursive: true, force: true });
   const out = join(SITE_DIR, "playground");
   await mkdir(join(out, "ort"), { recursive: true });
@@ -52,7 +61,24 @@ export async function buildSite(opts: { minify?: boolean } = {}): Promise<string
     await writeFile(join(out, "ort", `${name}.gz`), gzipSync(bytes, { level: 6 }));
   }
   await linkTree(join(ROOT, "models"), join(SITE_DIR, "models"), await assetsIgnored(join(ROOT, "models")));
+  await mkdir(dirname(STAMP), { recursive: true });
+  await writeFile(STAMP, stamp);
   return listFiles(SITE_DIR);
+}
+
+/** A hash of every input's path, size and modification time (and the options). */
+async function inputsStamp(minify: boolean): Promise<string> {
+  const h = createHash("sha256").update(`minify=${minify}\n`);
+  const dirs = ["public", "src", "models", "node_modules/onnxruntime-web/dist", "tools/build-site.ts"];
+  for (const d of dirs) {
+    const path = join(ROOT, d);
+    const files = (await stat(path)).isDirectory() ? (await listFiles(path)).map((f) => join(path, f)) : [path];
+    for (const f of files) {
+      const { size, mtimeMs } = await stat(f);
+      h.update(`${relative(ROOT, f)} ${size} ${mtimeMs}\n`);
+    }
+  }
+  return h.digest("hex");
 }
 
 /**
