@@ -114,7 +114,9 @@ class WebGpuSession implements BackendSession {
         }
         return out;
       } catch (err) {
-        for (const t of Object.values(results)) t.dispose();
+        // a failed read-back: free what was kept and every buffer not yet handed over
+        for (const k of Object.values(out.kept)) k.dispose();
+        for (const [name, t] of Object.entries(results)) if (!(name in out.kept)) t.dispose();
         throw err;
       }
     });
