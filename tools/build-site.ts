@@ -60,7 +60,7 @@ export async function buildSite(opts: { minify?: boolean } = {}): Promise<string
     const bytes = await readFile(join(ROOT, "node_modules/onnxruntime-web/dist", name));
     await writeFile(join(out, "ort", `${name}.gz`), gzipSync(bytes, { level: 6 }));
   }
-  await linkPackages(join(ROOT, "models"), join(SITE_DIR, "models"));
+  await linkPackages(join(ROOT, "models"), join(SITE_DIR, "models"), await assetsIgnored(join(ROOT, "models")));
   await mkdir(dirname(STAMP), { recursive: true });
   await writeFile(STAMP, stamp);
   return listFiles(SITE_DIR);
@@ -85,21 +85,23 @@ async function inputsStamp(minify: boolean): Promise<string> {
 const MAX_ASSET_BYTES = 25 * 2 ** 20;
 
 /**
- * Link every model package in `models/` (a folder with a `manifest.json`, not named in
- * `models/.assetsignore`) into `to` with hard links (no copy of a 100 MB weights file), copying
- * where a link is refused. A file over the asset limit is left out with a warning: the Worker
- * cannot serve it.
+ * The names `models/.assetsignore` keeps out of the assets (one per line, `#` comments): the pip
+ * cache and packages too big for an isolate, such as `npm run model:smollm2`'s.
  */
-async function linkPackages(from: string, to: string): Promise<void> {
-  const ignored = new Set(
-    (await readFile(join(from, ".assetsignore"), "utf8").catch(() => ""))
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith("#")),
-  );
+async function assetsIgnored(dir: string): Promise<Set<string>> {
+  const text = await readFile(join(dir, ".assetsignore"), "utf8").catch(() => "");
+  return new Set(text.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean));
+}
+
+/**
+ * Link every model package in `models/` (a folder with a `manifest.json`, not named in `skip`)
+ * into `to` with hard links (no copy of a 100 MB weights file), copying where a link is refused.
+ * A file over the asset limit is left out with a warning: the Worker cannot serve it.
+ */
+async function linkPackages(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const dir = join(from, entry.name);
-    if (!entry.isDirectory() || ignored.has(entry.name) || !(await stat(join(dir, "manifest.json")).catch(() => undefined))) continue;
+    if (!entry.isDirectory() || skip.has(entry.name) || !(await stat(join(dir, "manifest.json")).catch(() => undefined))) continue;
     for (const file of await listFiles(dir)) {
       const [src, dst] = [join(dir, file), join(to, entry.name, file)];
       if ((await stat(src)).size > MAX_ASSET_BYTES) {
