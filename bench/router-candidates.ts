@@ -23,7 +23,7 @@ const withTraining = (training: Partial<RouterBuildSettings["training"]>): Route
 /** name → settings; "default" is what `npm run train:router` uses. */
 export const ROUTER_CANDIDATES: Record<string, RouterBuildSettings> = {
   default: base,
-  "before #14: 2^16, word 0.25, char 3-5, 300 it": { ...withFeatures({ dim: 1 << 16, wordGroupWeight: 0.25, charNgramMax: 5 }), training: { ...base.training, iterations: 300 } },
+  "before #14: word 0.25 + char 3-5 + 300 it": { ...withFeatures({ dim: 1 << 16, wordGroupWeight: 0.25, charNgramMax: 5 }), training: { ...base.training, iterations: 300 } },
   "dim 2^16": withFeatures({ dim: 1 << 16 }),
   "dim 2^18": withFeatures({ dim: 1 << 18 }),
   "word weight 0.5": withFeatures({ wordGroupWeight: 0.5 }),

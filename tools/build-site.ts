@@ -7,9 +7,9 @@
  * - onnxruntime-web's wasm binaries, gzipped under `playground/ort/`: the WebGPU build is 26.8 MB,
  *   over the 25 MiB a static asset may hold, ~6 MB gzipped; the page inflates it with
  *   `DecompressionStream` (public/ort-binaries.ts);
- * - `models/` as `site/models/` (hard links, copies where linking fails): public only through the
- *   Worker's own routes, since wrangler.toml runs the Worker first for every path but `/` and
- *   `/playground/*`.
+ * - the model packages in `models/` (folders with a manifest) under `site/models/` (hard links):
+ *   public only through the Worker's own routes, since wrangler.toml runs the Worker first for
+ *   every path but `/` and `/playground/*`.
  *
  * `wrangler dev` and `wrangler deploy` run it first (`[build]` in wrangler.toml); tests call `buildSite()`.
  * It does nothing when its inputs have not changed since the last build (a stamp of their paths,
@@ -60,7 +60,7 @@ export async function buildSite(opts: { minify?: boolean } = {}): Promise<string
     const bytes = await readFile(join(ROOT, "node_modules/onnxruntime-web/dist", name));
     await writeFile(join(out, "ort", `${name}.gz`), gzipSync(bytes, { level: 6 }));
   }
-  await linkTree(join(ROOT, "models"), join(SITE_DIR, "models"), await assetsIgnored(join(ROOT, "models")));
+  await linkPackages(join(ROOT, "models"), join(SITE_DIR, "models"), await assetsIgnored(join(ROOT, "models")));
   await mkdir(dirname(STAMP), { recursive: true });
   await writeFile(STAMP, stamp);
   return listFiles(SITE_DIR);
@@ -81,24 +81,36 @@ async function inputsStamp(minify: boolean): Promise<string> {
   return h.digest("hex");
 }
 
+/** The largest file a static asset may be (wrangler refuses the whole folder otherwise). */
+const MAX_ASSET_BYTES = 25 * 2 ** 20;
+
 /**
  * The names `models/.assetsignore` keeps out of the assets (one per line, `#` comments): the pip
- * cache and packages too big for an isolate, such as `npm run model:smollm2`'s. The file itself too.
+ * cache and packages too big for an isolate, such as `npm run model:smollm2`'s.
  */
 async function assetsIgnored(dir: string): Promise<Set<string>> {
   const text = await readFile(join(dir, ".assetsignore"), "utf8").catch(() => "");
-  const names = text.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
-  return new Set([".assetsignore", ...names]);
+  return new Set(text.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean));
 }
 
-/** Mirror `from` into `to` with hard links (no copy of a 100 MB weights file), copying where a link is refused; top-level names in `skip` stay out. */
-async function linkTree(from: string, to: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
-  await mkdir(to, { recursive: true });
+/**
+ * Link every model package in `models/` (a folder with a `manifest.json`, not named in `skip`)
+ * into `to` with hard links (no copy of a 100 MB weights file), copying where a link is refused.
+ * A file over the asset limit is left out with a warning: the Worker cannot serve it.
+ */
+async function linkPackages(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
   for (const entry of await readdir(from, { withFileTypes: true })) {
-    if (skip.has(entry.name)) continue;
-    const [src, dst] = [join(from, entry.name), join(to, entry.name)];
-    if (entry.isDirectory()) await linkTree(src, dst);
-    else if (entry.isFile()) await link(src, dst).catch(() => copyFile(src, dst));
+    const dir = join(from, entry.name);
+    if (!entry.isDirectory() || skip.has(entry.name) || !(await stat(join(dir, "manifest.json")).catch(() => undefined))) continue;
+    for (const file of await listFiles(dir)) {
+      const [src, dst] = [join(dir, file), join(to, entry.name, file)];
+      if ((await stat(src)).size > MAX_ASSET_BYTES) {
+        console.error(`build:site: ${relative(ROOT, src)} is over the 25 MiB a static asset may hold; left out of site/`);
+        continue;
+      }
+      await mkdir(dirname(dst), { recursive: true });
+      await link(src, dst).catch(() => copyFile(src, dst));
+    }
   }
 }
 
@@ -110,7 +122,8 @@ async function listFiles(dir: string): Promise<string[]> {
 const HELP = `Usage: npm run build:site [-- --no-minify]
 
 Writes site/ (the Worker's static assets): the playground from public/ bundled by esbuild,
-onnxruntime-web's wasm binaries gzipped, and models/ linked in (served only through the Worker).`;
+onnxruntime-web's wasm binaries gzipped, and the model packages in models/ linked in (served only
+through the Worker; a file over the 25 MiB asset limit is left out with a warning).`;
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);

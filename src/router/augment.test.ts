@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { wordDropoutVariants } from "./augment.ts";
+import { sentenceFragments, wordDropoutVariants } from "./augment.ts";
 
 describe("wordDropoutVariants", () => {
   const text = "please send us the signed data processing agreement before friday";
@@ -31,5 +31,13 @@ describe("wordDropoutVariants", () => {
 
   it("never returns an empty variant", () => {
     for (const variant of wordDropoutVariants("refund?", 50, 0.9)) expect(variant).toBe("refund?");
+  });
+});
+
+describe("sentenceFragments", () => {
+  it("splits after sentence ends and line breaks, and gives nothing for a single sentence", () => {
+    expect(sentenceFragments("I looked through the help pages first. Where is my refund?\nthanks")).toEqual(["I looked through the help pages first.", "Where is my refund?", "thanks"]);
+    expect(sentenceFragments("where is my refund?")).toEqual([]);
+    expect(sentenceFragments("version 2.1 of the sdk fails")).toEqual([]);
   });
 });

@@ -36,17 +36,17 @@ describe("addDomain", () => {
     expect(evaluation.routedAccuracy).toBeGreaterThanOrEqual(0.75); // …and clears its threshold
   });
 
-  it("keeps the old domains' test accuracy within two points", () => {
+  it("keeps the old domains' test accuracy within one point", () => {
     const before = evaluateRouter(router, test).accuracy;
     const after = evaluateRouter(withLegal, test).accuracy;
-    expect(after).toBeGreaterThanOrEqual(before - 0.02);
+    expect(after).toBeGreaterThanOrEqual(before - 0.01);
   });
 
-  it(`learns a domain from only ${MIN_DOMAIN_EXAMPLES} examples: at least 80% of its held-out messages get it as their top class`, () => {
-    // fitted on twenty whole messages alone (before word-dropout augmentation), the row won 45%
+  it(`learns a domain from only ${MIN_DOMAIN_EXAMPLES} examples: at least 85% of its held-out messages get it as their top class`, () => {
+    // fitted on twenty whole messages alone (before the augmentation of augment.ts), the row won 45%
     const fromTwenty = addDomain(router, "legal", legalExamples.slice(0, MIN_DOMAIN_EXAMPLES));
-    expect(evaluateRouter(fromTwenty, legalHeldOut).accuracy).toBeGreaterThanOrEqual(0.8);
-    expect(evaluateRouter(fromTwenty, test).accuracy).toBeGreaterThanOrEqual(evaluateRouter(router, test).accuracy - 0.04);
+    expect(evaluateRouter(fromTwenty, legalHeldOut).accuracy).toBeGreaterThanOrEqual(0.85);
+    expect(evaluateRouter(fromTwenty, test).accuracy).toBeGreaterThanOrEqual(evaluateRouter(router, test).accuracy - 0.03);
   });
 
   it("leaves the existing weights untouched and gives the new domain the added-domain threshold", () => {

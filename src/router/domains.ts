@@ -8,19 +8,20 @@
  *
  * Twenty messages are few for a linear model over n-grams: fitted on them alone, the row learnt the
  * handful of n-grams that separate exactly those messages and routed about half of a new domain's
- * unseen messages. So both sides are augmented with word-dropout variants (`augment.ts`): each
- * example also counts as `EXAMPLE_VARIANTS` copies with about a third of its words dropped, which
- * spreads the row's weight over all the domain's words, and each replay text as `REPLAY_VARIANTS`
- * such copies, so that fragments of other domains' messages push back too (without them, any short
- * message leaned to the new domain). The fewer its examples, the more the new domain weighs in the
- * loss (`NEW_DOMAIN_WEIGHT_EXAMPLES`).
+ * unseen messages. So both sides are augmented (`augment.ts`): each example also counts as
+ * `EXAMPLE_VARIANTS` copies with about a third of its words dropped, which spreads the row's weight
+ * over all the domain's words; each replay text also as `REPLAY_VARIANTS` such copies and as its
+ * sentences one by one, so that fragments of other domains' messages push back too (without them,
+ * short messages and the greetings and asides every domain's messages carry leaned to the new
+ * domain). The fewer its examples, the more the new domain weighs in the loss
+ * (`NEW_DOMAIN_WEIGHT_EXAMPLES`).
  *
- * Pure and deterministic (fixed order, variants seeded by their text), no Node APIs, well under a
- * second: a Worker replays the registrations stored in D1, in their stored order, when an isolate
- * starts.
+ * Pure and deterministic (fixed order, variants seeded by their text), no Node APIs, about half a
+ * second of CPU: a Worker replays the registrations stored in D1, in their stored order, when an
+ * isolate starts.
  */
 import { LoraEdgeError } from "../errors.ts";
-import { wordDropoutVariants } from "./augment.ts";
+import { sentenceFragments, wordDropoutVariants } from "./augment.ts";
 import { AUTO_MODEL } from "./decision.ts";
 import type { SparseVector } from "./features.ts";
 import { extractFeatures } from "./features.ts";
@@ -65,8 +66,8 @@ export function addDomain(router: Router, domain: string, examples: readonly str
   const k = classes.length; // the new class's index
   const dim = base.model.dim;
 
-  // data: each class's replay texts and their variants (together weighing 1 per text), then the
-  // new examples and their variants as class k
+  // data: each class's replay texts with their variants and sentences (each text's group weighing
+  // 1 in all), then the new examples and their variants as class k
   const vectors: SparseVector[] = [];
   const labels: number[] = [];
   const weights: number[] = [];
@@ -74,10 +75,12 @@ export function addDomain(router: Router, domain: string, examples: readonly str
   classes.forEach((name, c) => {
     const replay = base.replay[name] ?? [];
     replayTexts += replay.length;
-    for (const x of augmentedReplayFeatures(base, replay)) {
-      vectors.push(x);
-      labels.push(c);
-      weights.push(1 / (1 + REPLAY_VARIANTS));
+    for (const group of augmentedReplayFeatures(base, replay)) {
+      for (const x of group) {
+        vectors.push(x);
+        labels.push(c);
+        weights.push(1 / group.length);
+      }
     }
   });
   const own = texts.flatMap((text) => [text, ...wordDropoutVariants(text, EXAMPLE_VARIANTS, WORD_DROP)]);
@@ -138,18 +141,18 @@ export function removeDomain(router: Router, domain: string): Router {
   };
 }
 
-const augmentedReplayCache = new WeakMap<readonly string[], SparseVector[]>();
+const augmentedReplayCache = new WeakMap<readonly string[], SparseVector[][]>();
 
 /**
- * Feature vectors of one class's replay texts, each followed by its `REPLAY_VARIANTS` variants,
- * memoised per texts array: routers derived by `addDomain` share the arrays, so replaying
- * registrations at isolate start extracts each text once.
+ * Feature vectors of one class's replay texts, one group per text: the text, its `REPLAY_VARIANTS`
+ * word-dropout variants and its sentences. Memoised per texts array: routers derived by `addDomain`
+ * share the arrays, so replaying registrations at isolate start extracts each text once.
  */
-function augmentedReplayFeatures(router: Router, texts: readonly string[]): SparseVector[] {
-  let vectors = augmentedReplayCache.get(texts);
-  if (!vectors) {
-    vectors = texts.flatMap((text) => [text, ...wordDropoutVariants(text, REPLAY_VARIANTS, WORD_DROP)].map((t) => extractFeatures(t, router.features)));
-    augmentedReplayCache.set(texts, vectors);
+function augmentedReplayFeatures(router: Router, texts: readonly string[]): SparseVector[][] {
+  let groups = augmentedReplayCache.get(texts);
+  if (!groups) {
+    groups = texts.map((text) => [text, ...wordDropoutVariants(text, REPLAY_VARIANTS, WORD_DROP), ...sentenceFragments(text)].map((t) => extractFeatures(t, router.features)));
+    augmentedReplayCache.set(texts, groups);
   }
-  return vectors;
+  return groups;
 }

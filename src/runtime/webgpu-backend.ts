@@ -5,7 +5,7 @@
  * cache (`present.*`, kept) is fed back as the next step's `past` without leaving the GPU. A decode
  * step uploads its token ids and reads back only the outputs it does not keep: one row of logits.
  * Nodes the WebGPU EP has no kernel for (e.g. int8 `DynamicQuantizeMatMul`) run on ORT's CPU EP
- * inside the same session, with copies between them; the 4-bit `MatMulNBits` runs on the GPU.
+ * inside the same session, with copies between them; the 4-bit `MatMulNBits` has a WebGPU kernel.
  *
  * Uses ORT's WebGPU build (`onnxruntime-web/webgpu`, its wasm passed in as bytes); zero-sized
  * tensors (rank-0 LoRA inputs, the empty KV cache) stay on the CPU, as WebGPU has no empty buffers
@@ -114,7 +114,9 @@ class WebGpuSession implements BackendSession {
         }
         return out;
       } catch (err) {
-        for (const t of Object.values(results)) t.dispose();
+        // a failed read-back: free what was kept and every buffer not yet handed over
+        for (const k of Object.values(out.kept)) k.dispose();
+        for (const [name, t] of Object.entries(results)) if (!(name in out.kept)) t.dispose();
         throw err;
       }
     });

@@ -190,7 +190,7 @@ describe("chat with a registered adapter", () => {
     ["unknown model", { model: "no-such-adapter", messages: SUPPORT_Q }, 404, "model_not_found"],
     ["unknown version", { model: "helpdesk@9", messages: SUPPORT_Q }, 404, "model_not_found"],
     ["unknown adapter in adapters", { model: "base", adapters: [{ name: "ghost", weight: 1 }], messages: SUPPORT_Q }, 404, "model_not_found"],
-    ["n > 1", { model: "helpdesk", messages: SUPPORT_Q, n: 2 }, 400, "invalid_request"],
+    ["n > 1", { model: "helpdesk", messages: SUPPORT_Q, n: 2 }, 400, "unsupported_parameter"],
     ["malformed JSON", "{not json", 400, "invalid_json"],
   ].map(([name, body, status, code]) => ({ name, body, status, code })))("$name → $status $code, storage unchanged", async ({ body, status, code }) => {
     const before = await storageSnapshot();
