@@ -1,9 +1,13 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { buildSite } from "./tools/build-site.ts";
 
-// Three projects: plain Node for pure code (numerics, builder, router, adapters), the bundled
-// Worker in workerd driven over real HTTP (e2e), and workerd (the real Workers runtime with
-// miniflare's R2/D1/DO) for the Worker's own tests.
+// Projects: plain Node for pure code (numerics, builder, router, adapters); the engine's tests again
+// on onnxruntime-node; the Node host as a real server; the bundled Worker in workerd driven over real
+// HTTP (e2e); workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker's own tests;
+// and a real browser (Debian's chromium, headless, WebGPU on SwiftShader) for the playground and the
+// browser runtime.
+
 // workerd logs "disconnected: WebSocket peer disconnected" when the pool tears a test file's runner
 // down: benign, and filtered by later @cloudflare/vitest-pool-workers releases (workers-sdk #13833),
 // which need a wrangler that needs Node 22. 0.15.1 lacks that entry in its ignore list and offers no
@@ -37,19 +41,55 @@ export default defineConfig({
         },
       },
       {
+        // the engine's tests again on onnxruntime-node (test/support/backend.ts): one suite, both backends
+        test: {
+          name: "engine-node",
+          include: ["test/unit/engine-*.test.ts", "test/unit/generate.test.ts", "test/unit/adapters-graph.test.ts", "test/unit/golden-parity.test.ts"],
+          environment: "node",
+          env: { LORA_EDGE_TEST_BACKEND: "node" },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // the Node host (src/node/) as a real server on an ephemeral port, driven by the same HTTP
+        // suites (test/http/) as the Worker
+        test: {
+          name: "node-host",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         // the registry's D1 migrations are applied per test file by test/worker/setup.ts; a test admin
         // token, and no demo seeding even where a developer's .dev.vars (which the pool reads) asks for it
         plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token", SEED_DEMO_ADAPTERS: "false" } },
-          })),
+          cloudflareTest(async () => {
+            await buildSite(); // wrangler.toml's [assets] serve site/, the model package among them
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), ADMIN_TOKEN: "test-admin-token", SEED_DEMO_ADAPTERS: "false" } },
+            };
+          }),
         ],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           setupFiles: ["./test/worker/setup.ts"],
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // one browser at a time: each file starts chromium (and wrangler dev) on a 2-core machine
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 300_000,
           hookTimeout: 300_000,
         },
       },

@@ -10,17 +10,17 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { assembleModelPackage } from "../src/build/package.ts";
-import { randomLlamaWeights } from "../src/build/random-weights.ts";
-import { buildTokenizer } from "../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
+import { assembleModelPackage } from "../src/builder/package.ts";
+import { randomLlamaWeights } from "../src/builder/random-weights.ts";
+import { buildTokenizer } from "../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
 import { Engine } from "../src/runtime/engine.ts";
 import { loadModelPackage } from "../src/runtime/model-package.ts";
 import type { Architecture, WeightFormat } from "../src/runtime/manifest.ts";
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
 import { wasmHeapBytes } from "../src/runtime/ort.ts";
-import { PRESETS } from "../src/build/presets.ts";
+import { PRESETS } from "../src/builder/presets.ts";
 
 export type EngineFigures = {
   format: string;
@@ -121,8 +121,8 @@ async function childServing(arch: Architecture, format: WeightFormat) {
   const { prepareAdapter, serializePreparedAdapter } = await import("../src/adapters/prepare.ts");
   const { limitsSchema } = await import("../src/pipeline/limits.ts");
   const { composeAdapters } = await import("../src/adapters/compose.ts");
-  const { unpackModelPackage } = await import("../src/build/unpack.ts");
-  const { mergeAdapters } = await import("../src/build/merge.ts");
+  const { unpackModelPackage } = await import("../src/builder/unpack.ts");
+  const { mergeAdapters } = await import("../src/builder/merge.ts");
   const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 13) % (arch.vocab_size - 10));
   const pkg = await packageFor(arch, format, true);
   // as the Worker creates it: the package's weights are let go once ORT has them (reread for DoRA only)

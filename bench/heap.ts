@@ -11,11 +11,11 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { assembleModelPackage } from "../src/build/package.ts";
-import { randomLlamaWeights } from "../src/build/random-weights.ts";
-import { buildTokenizer } from "../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
-import { PRESETS } from "../src/build/presets.ts";
+import { assembleModelPackage } from "../src/builder/package.ts";
+import { randomLlamaWeights } from "../src/builder/random-weights.ts";
+import { buildTokenizer } from "../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
+import { PRESETS } from "../src/builder/presets.ts";
 import { Engine } from "../src/runtime/engine.ts";
 import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
 import { LORA_GROUPS, groupLayout, io, type Architecture } from "../src/runtime/manifest.ts";

@@ -5,7 +5,7 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { benchEngine } from "./engine.ts";
-import { PRESETS } from "../src/build/presets.ts";
+import { PRESETS } from "../src/builder/presets.ts";
 import type { Architecture } from "../src/runtime/manifest.ts";
 
 const { values } = parseArgs({ options: { json: { type: "boolean" }, only: { type: "string" }, preset: { type: "string", default: "demo" } } });

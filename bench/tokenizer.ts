@@ -17,8 +17,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { buildTokenizer } from "../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
+import { buildTokenizer } from "../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `lora-edge` npm bin: runs tools/cli.ts through tsx's loader (a devDependency of this repo).
+// The `lora-edge` npm bin: runs tools/cli.ts through tsx's loader.
 import { register } from "tsx/esm/api";
 
 register();

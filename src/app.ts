@@ -14,6 +14,8 @@ import { modelRoutes } from "./routes/models.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
 import { domainRoutes } from "./routes/domains.ts";
 import { routeRoutes } from "./routes/route.ts";
+import { modelPackageRoutes } from "./routes/model-package.ts";
+import { adapterFeedRoutes } from "./routes/adapter-feeds.ts";
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -27,6 +29,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", adapterRoutes);
   app.route("/", domainRoutes);
   app.route("/", routeRoutes);
+  app.route("/", modelPackageRoutes);
+  app.route("/", adapterFeedRoutes);
   app.notFound(() => {
     throw new LoraEdgeError(404, "not_found", "no such route");
   });

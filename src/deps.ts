@@ -8,7 +8,8 @@ import type { LoraFeeds } from "./runtime/lora-feeds.ts";
 import type { Limits } from "./pipeline/limits.ts";
 import type { ChatMessage, ModelChoice } from "./pipeline/chat-input.ts";
 import type { Admission } from "./pipeline/admission.ts";
-import type { AdapterRegistry } from "./registry/types.ts";
+import type { ModelManifest } from "./runtime/manifest.ts";
+import type { AdapterManifest, AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 import type { RouteRequest, RouteResult } from "./pipeline/routing.ts";
 
@@ -41,6 +42,17 @@ export type AppDeps = {
   admin?: AdminDeps;
   /** The routing decision without generating (`POST /v1/route`); absent = 404. */
   route?(req: RouteRequest): Promise<RouteResult>;
+  /** The served model package for browsers (`/v1/model-package`); absent = 404. */
+  modelPackage?: PackageDeps;
+  /** An adapter version's stored prepared form (`/v1/adapter-feeds/{model}`); absent = 404. */
+  preparedAdapter?(model: string): Promise<{ adapter: AdapterManifest; data: Uint8Array }>;
+};
+
+/** Where the served model package's files are read from. */
+export type PackageDeps = {
+  manifest(): Promise<{ manifest: ModelManifest; hash: string }>;
+  /** One file of the package as its store answers it; `range` (a `Range` header value) asks for part of it (206). */
+  file(path: string, range?: string): Promise<Response>;
 };
 
 /** What the admin API needs. */

@@ -2,8 +2,8 @@
 export type Env = {
   /** Adapter registry: metadata, versions, domain mapping (migrations/). */
   DB: D1Database;
-  /** Static assets (`models/`): the model package the Worker serves, read at cold start. */
-  MODELS: Fetcher;
+  /** Static assets (`site/`, `npm run build:site`): the playground, and under `models/` the model package the Worker serves. */
+  ASSETS: Fetcher;
   /** Adapter blobs, content-addressed by sha256. */
   ADAPTERS: R2Bucket;
   /** Admin bearer token (a secret: `wrangler secret put ADMIN_TOKEN`, `.dev.vars` locally). */

@@ -1,24 +1,28 @@
 /**
  * The Cloudflare Worker entry: ORT's wasm comes from the bundle, the model package from the
- * Worker's static assets (`models/`, binding `MODELS`: files too big for a bundle, never served
- * publicly); the engine, the adapter caches and the router are created once per isolate, on first use.
+ * Worker's static assets (`site/models/`, binding `ASSETS`: files too big for a bundle, public only
+ * through the Worker's /v1/model-package routes; the playground beside them is public); the engine,
+ * the adapter caches and the router are created once per isolate, on first use.
  * The package's weights are held in JS only while ORT's session is created.
  */
 import { env as workerEnv } from "cloudflare:workers";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
 import routerArtifact from "../models/router/router.json";
 import { createApp } from "./app.ts";
+import { createAppDeps } from "./app-deps.ts";
 import type { AppDeps } from "./deps.ts";
 import { AdapterCache } from "./adapters/cache.ts";
 import { Engine } from "./runtime/engine.ts";
+import { wasmBackend } from "./runtime/wasm-backend.ts";
 import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";
 import { readBaseWeight } from "./runtime/base-weights.ts";
 import { readLimits } from "./pipeline/limits.ts";
 import { admissionFromLimits, type Admission } from "./pipeline/admission.ts";
-import { createAdapterSelector, type StoredAdapter } from "./pipeline/select.ts";
-import { DomainRouter, routeRequest } from "./pipeline/routing.ts";
+import type { StoredAdapter } from "./pipeline/select.ts";
+import { DomainRouter } from "./pipeline/routing.ts";
 import { CloudflareRegistry } from "./registry/cloudflare.ts";
-import { seedDemoAdapters } from "./registry/seed.ts";
+import { seedAdapters } from "./registry/seed.ts";
+import { DEMO_ADAPTERS } from "./registry/demo-adapters.ts";
 import type { AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 import type { Env } from "./env.ts";
@@ -26,11 +30,18 @@ import type { Env } from "./env.ts";
 /** The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets. */
 const MODEL_PACKAGE = "demo";
 
-/** A file of the embedded package, from the static assets. */
-async function readModelFile(path: string): Promise<Uint8Array> {
-  const res = await (workerEnv as unknown as Env).MODELS.fetch(new Request(`https://models/${MODEL_PACKAGE}/${path}`));
+/**
+ * A file of the embedded package as the static assets answer it: the one place the Worker reads
+ * them. `headers` may carry a `Range` (the assets answer 206 with that part).
+ */
+async function fetchModelFile(path: string, headers?: HeadersInit): Promise<Response> {
+  const res = await (workerEnv as unknown as Env).ASSETS.fetch(new Request(`https://assets/models/${MODEL_PACKAGE}/${path}`, headers ? { headers } : {}));
   if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  return res;
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetchModelFile(path)).arrayBuffer());
 }
 
 /** Retry-on-failure memo: a rejected promise is dropped so the next request tries again. */
@@ -58,7 +69,7 @@ async function readEmbeddedWeights(): Promise<Uint8Array> {
  */
 export const embeddedEngine = once(async () => {
   const pkg = await loadModelPackage(readModelFile);
-  return Engine.create(pkg, { wasmModule: ortWasm, rereadWeights: readEmbeddedWeights });
+  return Engine.create(pkg, { backend: await wasmBackend(ortWasm), rereadWeights: readEmbeddedWeights });
 });
 
 /** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */
@@ -94,24 +105,9 @@ export function workerDeps(env: Env, overrides: { bucket?: R2Bucket; cache?: Ada
   const stored = overrides.stored ?? (overrides.cache ? undefined : (isolateStored ??= new AdapterCache<StoredAdapter>({ maxBytes: limits.ADAPTER_CACHE_BYTES })));
   // the router reads the registry only for domains and examples (D1), never blobs: one per isolate
   const router = (isolateRouter ??= { registry, router: new DomainRouter(() => routerArtifact, registry) }).router;
-  return {
-    engine: embeddedEngine,
-    limits,
-    admission: overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits)),
-    selectAdapters: createAdapterSelector({ registry, cache, ...(stored ? { stored } : {}), router, loadTimeoutMs: limits.ADAPTER_LOAD_TIMEOUT_MS }),
-    listAdapterModels: async () => {
-      const base = (await embeddedManifest()).manifest.name;
-      const latest = new Map((await registry.list()).map((a) => [a.name, a]));
-      return [...latest.values()].map((a) => ({ id: a.name, object: "model" as const, created: Math.floor(Date.parse(a.created) / 1000), owned_by: "lora-edge", parent: base, root: base }));
-    },
-    admin: {
-      registry,
-      token: env.ADMIN_TOKEN,
-      base: embeddedBase,
-      checkDomainExamples: (domain, examples) => router.check(domain, examples),
-    },
-    route: async (req) => routeRequest(router, registry, req, (await embeddedManifest()).manifest.name),
-  };
+  const admission = overrides.admission ?? (isolateAdmission ??= admissionFromLimits(limits));
+  const modelPackage = { manifest: embeddedManifest, file: (path: string, range?: string) => fetchModelFile(path, range ? { range } : undefined) };
+  return createAppDeps({ engine: embeddedEngine, base: embeddedBase, limits, admission, registry, cache, ...(stored ? { stored } : {}), router, adminToken: env.ADMIN_TOKEN, modelPackage });
 }
 
 let seeded: Promise<void> | undefined;
@@ -120,7 +116,7 @@ export default {
   async fetch(request, env, ctx) {
     const deps = workerDeps(env);
     if (env.SEED_DEMO_ADAPTERS === "true") {
-      seeded ??= seedDemoAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env)).then(
+      seeded ??= seedAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env), DEMO_ADAPTERS).then(
         () => undefined,
         (err) => {
           seeded = undefined; // the next request tries again

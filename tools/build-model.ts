@@ -1,17 +1,19 @@
 /**
- * `npm run build-model` — write a lora-edge model package from a Hugging Face checkpoint directory
- * or from seeded random weights (with a tokenizer the builder trains itself).
+ * `npm run build-model` — write a lora-edge model package from a Hugging Face checkpoint directory,
+ * a llama.cpp GGUF file, or seeded random weights (with a tokenizer the builder trains itself).
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { readHfCheckpoint } from "../src/build/hf-checkpoint.ts";
-import { assembleModelPackage, sha256Hex, writeModelPackage } from "../src/build/package.ts";
-import { randomLlamaWeights } from "../src/build/random-weights.ts";
-import { buildTokenizer } from "../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../src/build/corpus.ts";
+import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
+import { readHfCheckpoint } from "../src/builder/hf-checkpoint.ts";
+import { assembleModelPackage, sha256Hex, writeModelPackage } from "../src/builder/package.ts";
+import { randomLlamaWeights } from "../src/builder/random-weights.ts";
+import { buildTokenizer } from "../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
 import { WEIGHT_FORMATS, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
-import { PRESETS } from "../src/build/presets.ts";
+import { PRESETS } from "../src/builder/presets.ts";
 
-const HELP = `Usage: npm run build-model -- (--from-hf <dir> | --random) --out <dir> [options]
+const HELP = `Usage: npm run build-model -- (--from-hf <dir> | --from-gguf <file> | --random) --out <dir> [options]
 
 Writes a model package: manifest.json, model.onnx (+ model.dora.onnx with --dora), model.weights,
 tokenizer.json, tokenizer_config.json, generation_config.json.
@@ -19,13 +21,17 @@ tokenizer.json, tokenizer_config.json, generation_config.json.
 Sources
   --from-hf <dir>       Hugging Face checkpoint (config.json, model.safetensors or sharded index,
                         tokenizer files): LlamaForCausalLM, Qwen2ForCausalLM, SmolLM-style; F32/F16/BF16
+  --from-gguf <file>    llama.cpp GGUF (v2/v3, architecture llama, byte-level BPE tokenizer); tensors
+                        F32/F16/BF16/Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q4_K/Q5_K/Q6_K, dequantized
   --random              seeded random weights and a byte-level BPE tokenizer trained on the built-in corpus
     --preset <name>     demo (the embedded default) or tiny; dims below override it
     --seed <n>          default 1
     --hidden <n> --intermediate <n> --layers <n> --heads <n> --kv-heads <n> --vocab <n>
-    --context <n> --rope-theta <x> --tied --bias
+    --rope-theta <x> --tied --bias
 
 Options
+  --context <n>         the context the package serves (RoPE tables and model_max_length); default:
+                        the source's max_position_embeddings (a checkpoint's can only be lowered)
   --out <dir>           output directory (required)
   --name <name>         package name (default: the directory's name)
   --format <f>          ${WEIGHT_FORMATS.join(" | ")} (default int8: see README "Weight formats")
@@ -45,7 +51,7 @@ function main() {
   try {
     args = parseArgs({
       options: {
-        "from-hf": { type: "string" }, random: { type: "boolean" }, preset: { type: "string", default: "demo" },
+        "from-hf": { type: "string" }, "from-gguf": { type: "string" }, random: { type: "boolean" }, preset: { type: "string", default: "demo" },
         seed: { type: "string", default: "1" }, hidden: { type: "string" }, intermediate: { type: "string" },
         layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
         context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
@@ -58,7 +64,7 @@ function main() {
   }
   if (args.help) return void process.stdout.write(HELP);
   if (!args.out) fail("--out <dir> is required (see --help)");
-  if (!!args["from-hf"] === !!args.random) fail("give exactly one of --from-hf <dir> or --random");
+  if ([args["from-hf"], args["from-gguf"], args.random].filter(Boolean).length !== 1) fail("give exactly one of --from-hf <dir>, --from-gguf <file> or --random");
   const format = args.format as WeightFormat;
   if (!WEIGHT_FORMATS.includes(format)) fail(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
   const int = (v: string | undefined, flag: string) => {
@@ -70,11 +76,18 @@ function main() {
   const name = args.name ?? args.out.split("/").filter(Boolean).pop()!;
   const started = performance.now();
   let input;
+  const context = int(args.context, "--context");
+  /** A checkpoint's context can be served shorter (smaller RoPE tables), never longer than it was trained for. */
+  const servedContext = <T extends { arch: Architecture; tokenizerConfig: unknown }>(c: T): T => {
+    if (!context) return c;
+    if (context > c.arch.max_position_embeddings) fail(`--context ${context} exceeds the model's ${c.arch.max_position_embeddings}`);
+    return { ...c, arch: { ...c.arch, max_position_embeddings: context }, tokenizerConfig: { ...(c.tokenizerConfig as object), model_max_length: context } };
+  };
   if (args["from-hf"]) {
     process.stderr.write(`reading ${args["from-hf"]} …\n`);
     let ckpt;
     try {
-      ckpt = readHfCheckpoint(args["from-hf"]);
+      ckpt = servedContext(readHfCheckpoint(args["from-hf"]));
     } catch (e) {
       fail(`${args["from-hf"]}: ${(e as Error).message}`);
     }
@@ -82,6 +95,20 @@ function main() {
     input = {
       arch: ckpt.arch, weights: ckpt.weights, tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
       source: { kind: "huggingface" as const, architectures: ckpt.architectures, dtype: ckpt.dtype, weights_sha256: weightsHash },
+    };
+  } else if (args["from-gguf"]) {
+    process.stderr.write(`reading ${args["from-gguf"]} …\n`);
+    let ckpt;
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(args["from-gguf"]));
+      ckpt = servedContext(readGgufCheckpoint(bytes));
+    } catch (e) {
+      fail(`${args["from-gguf"]}: ${(e as Error).message}`);
+    }
+    input = {
+      arch: ckpt.arch, weights: ckpt.weights, tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
+      source: { kind: "gguf" as const, name: ckpt.modelName, sha256: sha256Hex(bytes), tensor_types: ckpt.tensorTypes },
     };
   } else {
     const preset = PRESETS[args.preset];
@@ -95,7 +122,7 @@ function main() {
       num_hidden_layers: int(args.layers, "--layers") ?? preset.num_hidden_layers, num_attention_heads: heads,
       num_key_value_heads: int(args["kv-heads"], "--kv-heads") ?? preset.num_key_value_heads,
       head_dim: args.hidden || args.heads ? hidden / heads : preset.head_dim,
-      max_position_embeddings: int(args.context, "--context") ?? preset.max_position_embeddings,
+      max_position_embeddings: context ?? preset.max_position_embeddings,
       rope_theta: args["rope-theta"] ? Number(args["rope-theta"]) : preset.rope_theta,
       tie_word_embeddings: args.tied ?? preset.tie_word_embeddings, attention_bias: args.bias ?? preset.attention_bias,
     };

@@ -5,9 +5,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { unpackModelPackage } from "../src/build/unpack.ts";
-import { mergeAdapters } from "../src/build/merge.ts";
-import { assembleModelPackage, writeModelPackage } from "../src/build/package.ts";
+import { unpackModelPackage } from "../src/builder/unpack.ts";
+import { mergeAdapters } from "../src/builder/merge.ts";
+import { assembleModelPackage, writeModelPackage } from "../src/builder/package.ts";
 import { loadModelPackage } from "../src/runtime/model-package.ts";
 import { readBaseWeight } from "../src/runtime/base-weights.ts";
 import { loadPeftAdapter } from "../src/adapters/load-peft.ts";

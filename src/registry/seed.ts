@@ -1,38 +1,28 @@
 /**
- * Dev seeding: an empty registry gets the demo domains `support`, `sales` and `technical`, each
- * mapped to a small seeded random PEFT adapter from models/demo-adapters (until trained ones exist).
- * Runs only when `SEED_DEMO_ADAPTERS = "true"` (set in .dev.vars, never in wrangler.toml), through
- * the same validation and storage path as an upload.
+ * Seeding: an empty registry gets a set of domains, each mapped to an adapter registered as
+ * `<domain>-demo` through the same validation and storage path as an upload. Which adapters is
+ * data: the Worker bundles models/demo-adapters (src/registry/demo-adapters.ts), the Node host reads
+ * the adapter folder that belongs to the model it serves (src/node/seed-adapters.ts).
  */
-import demoSupportConfig from "../../models/demo-adapters/support/adapter_config.json";
-import demoSupportWeights from "../../models/demo-adapters/support/adapter_model.safetensors";
-import demoSalesConfig from "../../models/demo-adapters/sales/adapter_config.json";
-import demoSalesWeights from "../../models/demo-adapters/sales/adapter_model.safetensors";
-import demoTechnicalConfig from "../../models/demo-adapters/technical/adapter_config.json";
-import demoTechnicalWeights from "../../models/demo-adapters/technical/adapter_model.safetensors";
 import type { Limits } from "../pipeline/limits.ts";
 import type { AdapterRegistry } from "./types.ts";
 import { prepareUpload, type UploadBase } from "./upload.ts";
 
-/** The demo domains and their bundled adapters (written by `npm run make-demo-adapters`). */
-export const DEMO_ADAPTERS = [
-  { domain: "support", config: demoSupportConfig, weights: demoSupportWeights },
-  { domain: "sales", config: demoSalesConfig, weights: demoSalesWeights },
-  { domain: "technical", config: demoTechnicalConfig, weights: demoTechnicalWeights },
-];
+/** A domain and its PEFT files. */
+export type SeedAdapter = { domain: string; config: unknown; weights: ArrayBuffer | Uint8Array };
 
 /**
- * Register `<domain>-demo` and map `<domain>` to it for each demo domain, if the registry holds no
- * adapter and no domain yet (so a persisted dev registry is never touched again).
+ * Register `<domain>-demo` and map `<domain>` to it for each adapter, if the registry holds no
+ * adapter and no domain yet (so a persisted registry is never touched again).
  *
- * @example await seedDemoAdapters(registry, await embeddedBase(), limits) // registers support-demo@1, sales-demo@1, technical-demo@1
+ * @example await seedAdapters(registry, await embeddedBase(), limits, DEMO_ADAPTERS) // registers support-demo@1, sales-demo@1, technical-demo@1
  */
-export async function seedDemoAdapters(registry: AdapterRegistry, base: UploadBase, limits: Limits): Promise<boolean> {
+export async function seedAdapters(registry: AdapterRegistry, base: UploadBase, limits: Limits, adapters: readonly SeedAdapter[]): Promise<boolean> {
   if ((await registry.list()).length > 0 || (await registry.domains()).length > 0) return false;
-  for (const demo of DEMO_ADAPTERS) {
-    const files = { config: new TextEncoder().encode(JSON.stringify(demo.config)), weights: new Uint8Array(demo.weights) };
-    const adapter = await registry.register(await prepareUpload(`${demo.domain}-demo`, files, base, { maxRank: limits.MAX_ADAPTER_RANK }));
-    await registry.mapDomain(demo.domain, { adapter: adapter.name, version: adapter.version });
+  for (const seed of adapters) {
+    const files = { config: new TextEncoder().encode(JSON.stringify(seed.config)), weights: new Uint8Array(seed.weights) };
+    const adapter = await registry.register(await prepareUpload(`${seed.domain}-demo`, files, base, { maxRank: limits.MAX_ADAPTER_RANK }));
+    await registry.mapDomain(seed.domain, { adapter: adapter.name, version: adapter.version });
   }
   return true;
 }

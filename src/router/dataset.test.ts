@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseLabelledJsonl } from "./dataset.ts";
+import { comparableText, parseLabelledJsonl } from "./dataset.ts";
 import { readRouterData } from "./test-data.ts";
 
 const DOMAINS = ["none", "sales", "support", "technical"];
@@ -47,10 +47,41 @@ describe("data/router", () => {
   });
 });
 
+describe("data/router/realistic.jsonl (evaluation only)", () => {
+  const realistic = readRouterData("realistic");
+  const share = (keep: (e: (typeof realistic)[number]) => boolean) => realistic.filter(keep).length / realistic.length;
+
+  it("holds at least 300 messages: ≥ 15% off-topic, ≥ 10% in Spanish, German, French and Portuguese, some ambiguous", () => {
+    expect(realistic.length).toBeGreaterThanOrEqual(300);
+    expect([...new Set(realistic.map((e) => e.domain))].sort()).toEqual(DOMAINS);
+    expect(share((e) => e.domain === "none")).toBeGreaterThanOrEqual(0.15);
+    expect(share((e) => e.lang !== undefined && e.lang !== "en")).toBeGreaterThanOrEqual(0.1);
+    for (const lang of ["es", "de", "fr", "pt"]) expect(realistic.filter((e) => e.lang === lang).length, lang).toBeGreaterThanOrEqual(8);
+    expect(realistic.every((e) => e.lang !== undefined)).toBe(true);
+    expect(realistic.filter((e) => e.ambiguous).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("is never trained or calibrated on: no message, normalised, equals or is contained in a train, val or test row", () => {
+    const rows = [...splits.train, ...splits.val, ...splits.test].map((e) => ` ${comparableText(e.text)} `);
+    const exact = new Set(rows);
+    for (const message of realistic) {
+      const key = ` ${comparableText(message.text)} `;
+      expect(exact.has(key), message.text).toBe(false);
+      // short messages ("refund?") may well occur inside a longer generated row; longer ones must not
+      if (key.trim().split(" ").length >= 6) expect(rows.some((row) => row.includes(key)), message.text).toBe(false);
+    }
+  });
+});
+
 describe("parseLabelledJsonl", () => {
   it("skips blank lines and names the line of a bad row", () => {
     expect(parseLabelledJsonl('{"text":"hi","domain":"none"}\n\n')).toEqual([{ text: "hi", domain: "none" }]);
     expect(() => parseLabelledJsonl('{"text":"hi","domain":"none"}\n{"text":1}')).toThrow(/line 2/);
     expect(() => parseLabelledJsonl("not json")).toThrow(/line 1: not valid JSON/);
+  });
+
+  it("keeps the optional language and ambiguity marks and rejects a malformed language", () => {
+    expect(parseLabelledJsonl('{"text":"hola","domain":"none","lang":"es","ambiguous":true}')).toEqual([{ text: "hola", domain: "none", lang: "es", ambiguous: true }]);
+    expect(() => parseLabelledJsonl('{"text":"hola","domain":"none","lang":"spanish"}')).toThrow(/line 1/);
   });
 });

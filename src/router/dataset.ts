@@ -1,12 +1,22 @@
+/**
+ * Labelled router data (data/router/*.jsonl): parsing, and the text comparisons that keep held-out
+ * rows apart from training rows.
+ */
 import { z } from "zod";
 
-/** One labelled row of data/router/*.jsonl: a customer message and the domain it belongs to. */
+/**
+ * One labelled row of data/router/*.jsonl: a customer message and the domain it belongs to. The
+ * realistic evaluation set also says which language the message is in (ISO 639-1, "en" when
+ * absent) and marks the messages whose label is a human triager's call between two domains.
+ */
 export interface LabelledExample {
   text: string;
   domain: string;
+  lang?: string;
+  ambiguous?: boolean;
 }
 
-const labelledRowSchema = z.object({ text: z.string(), domain: z.string().min(1) });
+const labelledRowSchema = z.object({ text: z.string(), domain: z.string().min(1), lang: z.string().regex(/^[a-z]{2}$/).optional(), ambiguous: z.boolean().optional() });
 
 /**
  * Parses JSONL text into labelled examples; blank lines are skipped, anything else that is not a
@@ -17,8 +27,9 @@ const labelledRowSchema = z.object({ text: z.string(), domain: z.string().min(1)
 export function parseLabelledJsonl(jsonl: string): LabelledExample[] {
   return parseJsonlLines(jsonl, (value, line) => {
     const row = labelledRowSchema.safeParse(value);
-    if (!row.success) throw new Error(`line ${line}: expected {"text": string, "domain": string}`);
-    return { text: row.data.text, domain: row.data.domain };
+    if (!row.success) throw new Error(`line ${line}: expected {"text": string, "domain": string, "lang"?: two letters, "ambiguous"?: boolean}`);
+    const { text, domain, lang, ambiguous } = row.data;
+    return { text, domain, ...(lang === undefined ? {} : { lang }), ...(ambiguous === undefined ? {} : { ambiguous }) };
   });
 }
 
@@ -56,4 +67,14 @@ export function wordSetJaccard(a: string, b: string): number {
   let shared = 0;
   for (const word of wordsA) if (wordsB.has(word)) shared++;
   return shared / (wordsA.size + wordsB.size - shared);
+}
+
+/**
+ * A text reduced to its words: lower-cased, NFKC, every run of non-letters/digits one space. Two
+ * texts that differ only in case, punctuation or spacing have the same key.
+ *
+ * @example comparableText("Refund?!  PLEASE") // → "refund please"
+ */
+export function comparableText(text: string): string {
+  return (text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []).join(" ");
 }

@@ -21,6 +21,10 @@ export interface RouterEvaluation {
   accuracy: number;
   /** Share routed where they should go: their domain, or the base model for `none`. */
   routedAccuracy: number;
+  /** Top-class accuracy over the examples labelled with a domain (not `none`). */
+  domainAccuracy: number;
+  /** Per language of the examples (`en` when unmarked): how many, and the share routed where they should go. */
+  byLanguage: Record<string, { examples: number; routedAccuracy: number }>;
   perClass: Record<string, ClassMetrics>;
   /** confusion[label][predicted top class] = count */
   confusion: Record<string, Record<string, number>>;
@@ -44,6 +48,9 @@ export function evaluateRouter(router: Router, examples: readonly LabelledExampl
   const confidences: number[] = [];
   const correct: boolean[] = [];
   let routedCorrect = 0;
+  let domainExamples = 0;
+  let domainCorrect = 0;
+  const languages: Record<string, { examples: number; routed: number }> = {};
   for (const example of examples) {
     const decision = routeText(router, example.text);
     // the top class; an unreadable input (no scores) counts as predicting none
@@ -53,7 +60,16 @@ export function evaluateRouter(router: Router, examples: readonly LabelledExampl
     counts[example.domain] = (counts[example.domain] ?? 0) + 1;
     if (decision.domain === null) fallbacks[example.domain] = (fallbacks[example.domain] ?? 0) + 1;
     const wanted = example.domain === NONE_CLASS ? null : example.domain;
-    if (decision.domain === wanted) routedCorrect++;
+    const language = (languages[example.lang ?? "en"] ??= { examples: 0, routed: 0 });
+    language.examples++;
+    if (decision.domain === wanted) {
+      routedCorrect++;
+      language.routed++;
+    }
+    if (wanted !== null) {
+      domainExamples++;
+      if (top === example.domain) domainCorrect++;
+    }
     confidences.push(decision.confidence);
     correct.push(top === example.domain);
   }
@@ -71,6 +87,8 @@ export function evaluateRouter(router: Router, examples: readonly LabelledExampl
     examples: examples.length,
     accuracy: correct.filter(Boolean).length / n,
     routedAccuracy: routedCorrect / n,
+    domainAccuracy: domainCorrect / Math.max(1, domainExamples),
+    byLanguage: Object.fromEntries(Object.entries(languages).map(([lang, l]) => [lang, { examples: l.examples, routedAccuracy: l.routed / l.examples }])),
     perClass,
     confusion,
     ece: expectedCalibrationError(confidences, correct).ece,

@@ -1,4 +1,4 @@
-/** `GET /healthz`: the isolate is up and the model loads; its resident memory and generation budget. */
+/** `GET /healthz`: the isolate or process is up and the model loads; its engine backend, resident memory and generation budget. */
 import { Hono } from "hono";
 import type { AppEnv } from "../deps.ts";
 import { publicCors } from "./cors.ts";
@@ -13,7 +13,8 @@ export const healthRoutes = new Hono<AppEnv>().use("/healthz", publicCors).get("
     model: engine.manifest.name,
     model_hash: engine.modelHash,
     quantization: engine.manifest.quantization.weights,
-    memory: { wasm_heap_bytes: memory.wasmHeapBytes, in_flight_sequence_bytes: memory.sequenceBytes },
+    engine: memory.backend,
+    memory: { resident_bytes: memory.residentBytes, in_flight_sequence_bytes: memory.sequenceBytes },
     admission: { budget_bytes: budget.budgetBytes, in_use_bytes: budget.inUseBytes, running: budget.running, queued: budget.queued, max_queue: budget.maxQueue, totals: budget.totals },
   });
 });

@@ -6,7 +6,7 @@
 import { LoraEdgeError } from "../errors.ts";
 import { groupLayout, LORA_GROUPS, type ModelManifest, type Projection } from "./manifest.ts";
 // the inverse of the builder's quantizers: pure functions, safe in the Worker
-import { dequantizeInt4, dequantizeInt8 } from "../build/quantize.ts";
+import { dequantizeInt4, dequantizeInt8 } from "../builder/quantize.ts";
 
 /**
  * One tensor of the weights file, by its `weights_index` name, as a typed array (copied: typed

@@ -1,18 +1,19 @@
 /**
  * The inference engine: one ONNX session over the quantized base, prefill then incremental decode
  * with the KV cache, LoRA inputs fed on every step (rank 0 when no adapter). A `Sequence` keeps its
- * KV cache and LoRA inputs in ORT's heap from step to step, so a step copies only the new token in
- * and its logits out. Knows nothing of HTTP.
+ * KV cache and LoRA inputs resident in the backend from step to step, so a step copies only the new
+ * token in and its logits out. Where the graph runs is the backend's business (src/runtime/backend.ts:
+ * WASM by default, onnxruntime-node in the Node host). Knows nothing of HTTP.
  *
  * @example
  * const engine = await Engine.create(pkg);
  * for await (const ev of engine.generate({ promptIds, maxTokens: 32, sampling: GREEDY })) if (ev.type === "token") out += ev.text;
  */
 import { LoraEdgeError } from "../errors.ts";
+import type { BackendSession, EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
 import { LORA_GROUPS, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import type { ModelPackage } from "./model-package.ts";
-import { createSession, HeapTensor, heapTensorBytes, initOrt, ort, runSession, wasmHeapBytes, type Feed } from "./ort.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
 import { createTokenizer, type ChatTokenizer } from "./tokenizer.ts";
 import { readBaseWeight } from "./base-weights.ts";
@@ -35,10 +36,10 @@ export type GenerateRequest = {
 };
 
 /**
- * A request's LoRA inputs, copied into ORT's heap once and fed by reference on every step
- * (src/runtime/ort.ts). `release()` frees them; call it when the request ends.
+ * A request's LoRA inputs, uploaded to the backend once and fed by reference on every step.
+ * `release()` frees them; call it when the request ends.
  */
-export type LoraInputs = { readonly tensors: Record<string, Feed>; readonly dora: boolean; release(): void };
+export type LoraInputs = { readonly tensors: Record<string, ResidentTensor>; readonly dora: boolean; release(): void };
 
 export type FinishReason = "stop" | "length";
 export type GenerationEvent =
@@ -51,16 +52,18 @@ export class Engine {
   readonly manifest: ModelManifest;
   readonly modelHash: string;
   readonly tokenizer: ChatTokenizer;
-  private readonly session: ort.InferenceSession;
+  readonly backend: EngineBackend;
+  private readonly session: BackendSession;
   private readonly doraGraph: Uint8Array | undefined;
   /** the weights file: held, or read again when needed (DoRA), so the caller can let its copy go */
   private readonly weights: Uint8Array | (() => Promise<Uint8Array>);
-  private doraSession: Promise<ort.InferenceSession> | undefined;
-  /** rank-0 inputs and an empty KV cache, in the heap for the engine's lifetime */
+  private doraSession: Promise<BackendSession> | undefined;
+  /** rank-0 inputs and an empty KV cache, resident for the engine's lifetime */
   private readonly emptyLora: LoraInputs;
   private readonly cache: CacheLayout;
 
-  private constructor(pkg: ModelPackage, session: ort.InferenceSession, rereadWeights: (() => Promise<Uint8Array>) | undefined) {
+  private constructor(pkg: ModelPackage, backend: EngineBackend, session: BackendSession, rereadWeights: (() => Promise<Uint8Array>) | undefined) {
+    this.backend = backend;
     this.doraGraph = pkg.doraGraph;
     this.weights = rereadWeights ?? pkg.weights;
     this.manifest = pkg.manifest;
@@ -73,29 +76,31 @@ export class Engine {
       [io.pastKey(l), io.presentKey(l)],
       [io.pastValue(l), io.presentValue(l)],
     ]).flat();
-    const none = () => HeapTensor.from(new ort.Tensor("float32", new Float32Array(0), [a.num_key_value_heads, 0, a.head_dim]));
+    const none = () => backend.upload({ type: "float32", data: new Float32Array(0), dims: [a.num_key_value_heads, 0, a.head_dim] });
     this.cache = { pairs, presents: new Set(pairs.map(([, present]) => present)), empty: Object.fromEntries(pairs.map(([past]) => [past, none()])) };
   }
 
   /**
-   * Create the session; pass ORT's precompiled wasm Module inside workerd. With `rereadWeights` the
-   * engine keeps no reference to `pkg.weights` (ORT has its own copy in the wasm heap) and reads
-   * the file again only when it needs the weights: for DoRA preparation and the DoRA session.
+   * Create the session on `backend` (default: onnxruntime-web's WASM build, loaded on first use).
+   * With `rereadWeights` the engine keeps no reference to `pkg.weights` (the backend has its own
+   * copy) and reads the file again only when it needs the weights: for DoRA preparation and the
+   * DoRA session.
    */
-  static async create(pkg: ModelPackage, opts: { wasmModule?: WebAssembly.Module; rereadWeights?: () => Promise<Uint8Array> } = {}): Promise<Engine> {
-    await initOrt(opts.wasmModule);
-    const session = await createSession(pkg.graph, { path: pkg.manifest.files.weights.path, data: pkg.weights });
-    return new Engine(pkg, session, opts.rereadWeights);
+  static async create(pkg: ModelPackage, opts: { backend?: EngineBackend; rereadWeights?: () => Promise<Uint8Array> } = {}): Promise<Engine> {
+    const backend = opts.backend ?? (await (await import("./wasm-backend.ts")).wasmBackend());
+    const session = await backend.createSession(pkg.graph, { path: pkg.manifest.files.weights.path, data: pkg.weights });
+    return new Engine(pkg, backend, session, opts.rereadWeights);
   }
 
   /**
-   * ORT's wasm heap (it grows, never shrinks), the part live sequences hold (KV caches, LoRA
-   * inputs), and the package bytes the engine holds in JS (the DoRA graph; the weights unless
-   * created with `rereadWeights`).
+   * The backend's resident memory (ORT's wasm heap, which grows and never shrinks; the process
+   * for native backends), the part live sequences hold (KV caches, LoRA inputs), and the package
+   * bytes the engine holds in JS (the DoRA graph; the weights unless created with `rereadWeights`).
    */
-  memory(): { wasmHeapBytes: number; sequenceBytes: number; packageBytes: number } {
+  memory(): { backend: string; residentBytes: number; sequenceBytes: number; packageBytes: number } {
     const held = (this.doraGraph?.byteLength ?? 0) + (this.weights instanceof Uint8Array ? this.weights.byteLength : 0);
-    return { wasmHeapBytes: wasmHeapBytes(), sequenceBytes: heapTensorBytes(), packageBytes: held };
+    const { residentBytes, tensorBytes } = this.backend.memory();
+    return { backend: this.backend.name, residentBytes, sequenceBytes: tensorBytes, packageBytes: held };
   }
 
   get contextLength(): number {
@@ -113,12 +118,13 @@ export class Engine {
   }
 
   /**
-   * LoRA feeds → the graph's LoRA inputs (rank 0 where a group has no feed), copied into ORT's heap
-   * once per request; every step then feeds them without copying. Release them when done.
+   * LoRA feeds → the graph's LoRA inputs (rank 0 where a group has no feed), uploaded to the
+   * backend once per request; every step then feeds them without copying. Release them when done.
    */
   uploadLora(lora: LoraFeeds | undefined): LoraInputs {
     const a = this.manifest.architecture;
-    const tensors: Record<string, HeapTensor> = {};
+    const upload = (data: Float32Array, dims: number[]) => this.backend.upload({ type: "float32", data, dims });
+    const tensors: Record<string, ResidentTensor> = {};
     const release = () => {
       for (const t of Object.values(tensors)) t.dispose();
     };
@@ -131,9 +137,9 @@ export class Engine {
           if (feed && (feed.A.length !== K * r || feed.B.length !== r * N)) {
             throw new LoraEdgeError(400, "invalid_adapter", `LoRA feed for layer ${l} ${name} has wrong sizes for rank ${r}`);
           }
-          tensors[io.loraA(l, name)] = HeapTensor.from(new ort.Tensor("float32", feed?.A ?? new Float32Array(0), [K, r]));
-          tensors[io.loraB(l, name)] = HeapTensor.from(new ort.Tensor("float32", feed?.B ?? new Float32Array(0), [r, N]));
-          if (lora?.dora) tensors[io.doraScale(l, name)] = HeapTensor.from(new ort.Tensor("float32", feed?.scale ?? new Float32Array(N).fill(1), [N]));
+          tensors[io.loraA(l, name)] = upload(feed?.A ?? new Float32Array(0), [K, r]);
+          tensors[io.loraB(l, name)] = upload(feed?.B ?? new Float32Array(0), [r, N]);
+          if (lora?.dora) tensors[io.doraScale(l, name)] = upload(feed?.scale ?? new Float32Array(N).fill(1), [N]);
         }
       }
     } catch (e) {
@@ -167,12 +173,12 @@ export class Engine {
     }
   }
 
-  private sessionFor(dora: boolean): Promise<ort.InferenceSession> {
+  private sessionFor(dora: boolean): Promise<BackendSession> {
     if (!dora) return Promise.resolve(this.session);
     const graph = this.doraGraph;
     if (!graph) throw new LoraEdgeError(400, "dora_not_supported", "this model package has no DoRA graph; rebuild it with --dora");
     this.doraSession ??= this.weightsFile()
-      .then((data) => createSession(graph, { path: this.manifest.files.weights.path, data }))
+      .then((data) => this.backend.createSession(graph, { path: this.manifest.files.weights.path, data }))
       .catch((err) => {
         this.doraSession = undefined; // the next DoRA request tries again
         throw err;
@@ -257,24 +263,24 @@ export class Engine {
   }
 }
 
-/** The KV cache's graph I/O: `[past, present]` name pairs of every layer, and an empty cache in the heap. */
-type CacheLayout = { pairs: ReadonlyArray<readonly [string, string]>; presents: ReadonlySet<string>; empty: Record<string, HeapTensor> };
+/** The KV cache's graph I/O: `[past, present]` name pairs of every layer, and an empty cache, resident. */
+type CacheLayout = { pairs: ReadonlyArray<readonly [string, string]>; presents: ReadonlySet<string>; empty: Record<string, ResidentTensor> };
 
 /**
- * One sequence being decoded. Its KV cache stays in ORT's heap (each step's `present` outputs are
- * kept there and fed back as the next step's `past`), as do its LoRA inputs; `release()` frees
- * both. Steps run one after another (each awaits the previous).
+ * One sequence being decoded. Its KV cache stays resident in the backend (each step's `present`
+ * outputs are kept there and fed back as the next step's `past`), as do its LoRA inputs;
+ * `release()` frees both. Steps run one after another (each awaits the previous).
  */
 export class Sequence {
   /** tokens in the KV cache */
   length = 0;
-  private readonly session: Promise<ort.InferenceSession>;
+  private readonly session: Promise<BackendSession>;
   private readonly lora: LoraInputs;
   private readonly cache: CacheLayout;
-  private past: Record<string, HeapTensor>;
+  private past: Record<string, ResidentTensor>;
   private released = false;
 
-  constructor(session: Promise<ort.InferenceSession>, lora: LoraInputs, cache: CacheLayout) {
+  constructor(session: Promise<BackendSession>, lora: LoraInputs, cache: CacheLayout) {
     this.session = session;
     this.lora = lora;
     this.cache = cache;
@@ -285,16 +291,15 @@ export class Sequence {
   async step(ids: readonly number[], logitsToKeep = 1): Promise<Float32Array> {
     if (this.released) throw new Error("this sequence was released");
     const session = await this.session;
-    const feeds: Record<string, Feed> = {
+    const feeds: Record<string, HostTensor | ResidentTensor> = {
       ...this.past,
       ...this.lora.tensors,
-      [io.inputIds]: new ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]),
-      [io.logitsToKeep]: new ort.Tensor("int64", BigInt64Array.of(BigInt(logitsToKeep)), [1]),
+      [io.inputIds]: { type: "int64", data: BigInt64Array.from(ids, (i) => BigInt(i)), dims: [1, ids.length] },
+      [io.logitsToKeep]: { type: "int64", data: BigInt64Array.of(BigInt(logitsToKeep)), dims: [1] },
     };
     // a package built without LoRA inputs (benchmarks, bit-identity checks) takes only the rest
-    const accepted = inputsOf(session);
-    for (const name of Object.keys(feeds)) if (!accepted.has(name)) delete feeds[name];
-    const { copied, kept } = await runSession(session, feeds, this.cache.presents);
+    for (const name of Object.keys(feeds)) if (!session.inputNames.has(name)) delete feeds[name];
+    const { outputs, kept } = await session.run(feeds, this.cache.presents);
     if (this.released) {
       // released while this step ran (the request ended): free what it produced
       for (const t of Object.values(kept)) t.dispose();
@@ -303,7 +308,7 @@ export class Sequence {
     this.disposePast();
     this.past = Object.fromEntries(this.cache.pairs.map(([past, present]) => [past, kept[present]!]));
     this.length += ids.length;
-    return copied[io.logits]!.data as Float32Array;
+    return outputs[io.logits]!.data as Float32Array;
   }
 
   /** Free the KV cache and the LoRA inputs. Idempotent. */
@@ -317,14 +322,6 @@ export class Sequence {
   private disposePast() {
     if (this.past !== this.cache.empty) for (const t of Object.values(this.past)) t.dispose();
   }
-}
-
-const sessionInputs = new WeakMap<ort.InferenceSession, Set<string>>();
-/** A session's input names, as a set computed once (looked up on every decode step). */
-function inputsOf(session: ort.InferenceSession): Set<string> {
-  let names = sessionInputs.get(session);
-  if (!names) sessionInputs.set(session, (names = new Set(session.inputNames)));
-  return names;
 }
 
 /** An overflow in the forward pass (an adapter's huge factors) must end generation loudly, never be sampled. */

@@ -82,6 +82,8 @@ export const manifestSchema = z.object({
   source: z.union([
     z.object({ kind: z.literal("random"), seed: z.number().int() }),
     z.object({ kind: z.literal("huggingface"), architectures: z.array(z.string()), dtype: z.string(), weights_sha256: z.string() }),
+    /** a llama.cpp GGUF file: its `general.name`, sha256, and tensor count per ggml type */
+    z.object({ kind: z.literal("gguf"), name: z.string(), sha256: z.string(), tensor_types: z.record(z.string(), z.number().int()) }),
     /** merge mode: a base package with adapters folded into its weights */
     z.object({ kind: z.literal("merged"), base: z.string(), base_hash: z.string(), adapters: z.array(z.object({ path: z.string(), weight: z.number() })) }),
   ]),

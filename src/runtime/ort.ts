@@ -104,7 +104,7 @@ export function wasmHeapBytes(): number {
   return wasmMemory?.buffer.byteLength ?? 0;
 }
 
-/** ONNX model with Identity nodes, float[1] → float[1] (written once by src/build/onnx.ts; 155 bytes). */
+/** ONNX model with Identity nodes, float[1] → float[1] (written once by src/builder/onnx.ts; 155 bytes). */
 const IDENTITY_GRAPH = Uint8Array.from(
   atob(
     "CAgSCWxvcmEtZWRnZTIAOnEKIAoBeBIBbhoMbl9JZGVudGl0eV8wIghJZGVudGl0eToACiAKAW4SAXkaDG5fSWRlbnRpdHlfMSIISWRlbnRpdHk6ABIJbG9yYV9lZGdlWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQEUIRCg1jb20ubWljcm9zb2Z0EAE=",

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { SITE_DIR } from "../../tools/build-site.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -61,8 +62,9 @@ export async function startBundledWorker(opts: { vars?: Record<string, string> }
     d1Databases: ["DB"],
     r2Buckets: ["ADAPTERS"],
     bindings: { ...config.vars, SEED_DEMO_ADAPTERS: "false", ...opts.vars },
-    // the model package, as wrangler.toml's [assets] serves it to the Worker
-    assets: { directory: join(ROOT, "models"), binding: "MODELS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
+    // site/ (the playground and the model package, written by wrangler's [build] above), as
+    // wrangler.toml's [assets] serves it to the Worker
+    assets: { directory: SITE_DIR, binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
     host: "127.0.0.1",
     port: 0,
   });

@@ -1,7 +1,8 @@
 /** The embedded demo package, loaded from models/demo in Node (verified against its manifest). */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { Engine } from "../../src/runtime/engine.ts";
+import type { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "./backend.ts";
 import { loadModelPackage } from "../../src/runtime/model-package.ts";
 
 export const DEMO_DIR = fileURLToPath(new URL("../../models/demo/", import.meta.url));
@@ -12,7 +13,7 @@ export async function demoPackage() {
 
 let engine: Promise<Engine> | undefined;
 export function demoEngine(): Promise<Engine> {
-  engine ??= demoPackage().then((pkg) => Engine.create(pkg));
+  engine ??= demoPackage().then((pkg) => createEngine(pkg));
   return engine;
 }
 

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { readHfCheckpoint } from "../../src/build/hf-checkpoint.ts";
-import { assembleModelPackage } from "../../src/build/package.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { readHfCheckpoint } from "../../src/builder/hf-checkpoint.ts";
+import { assembleModelPackage } from "../../src/builder/package.ts";
+import { createEngine } from "./backend.ts";
 import { loadModelPackage } from "../../src/runtime/model-package.ts";
 import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";
 import { prepareAdapter } from "../../src/adapters/prepare.ts";
@@ -35,7 +35,7 @@ export async function loadGolden(model: string) {
     source: { kind: "huggingface", architectures: ckpt.architectures, dtype: ckpt.dtype, weights_sha256: "0".repeat(64) },
     tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
   });
-  const engine = await Engine.create(await loadModelPackage(async (p) => files[p]!));
+  const engine = await createEngine(await loadModelPackage(async (p) => files[p]!));
   const arch = engine.manifest.architecture;
 
   const baseWeight = await engine.baseWeights();

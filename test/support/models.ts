@@ -3,14 +3,14 @@
  * own random init) turned into in-memory model packages and engines, and the served (dequantized)
  * weights read back for the float64 oracle.
  */
-import { assembleModelPackage, type BuildPackageOptions } from "../../src/build/package.ts";
-import { buildTokenizer } from "../../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../../src/build/corpus.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { assembleModelPackage, type BuildPackageOptions } from "../../src/builder/package.ts";
+import { buildTokenizer } from "../../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../../src/builder/corpus.ts";
+import { createEngine } from "./backend.ts";
 import { loadModelPackage, type ModelPackage } from "../../src/runtime/model-package.ts";
-import { unpackModelPackage } from "../../src/build/unpack.ts";
+import { unpackModelPackage } from "../../src/builder/unpack.ts";
 import type { Architecture, WeightFormat } from "../../src/runtime/manifest.ts";
-import type { HfWeights as BuilderWeights } from "../../src/build/llama-graph.ts";
+import type { HfWeights as BuilderWeights } from "../../src/builder/llama-graph.ts";
 import type { HfConfig, HfWeights as RefWeights } from "../reference/llama64.ts";
 
 export function archOf(c: HfConfig): Architecture {
@@ -60,7 +60,7 @@ export async function packageOf(config: HfConfig, weights: RefWeights, format: W
 }
 
 export async function engineOf(config: HfConfig, weights: RefWeights, format: WeightFormat, extra: Partial<BuildPackageOptions> = {}) {
-  return Engine.create(await packageOf(config, weights, format, extra));
+  return createEngine(await packageOf(config, weights, format, extra));
 }
 
 /** The weights the package actually serves, dequantized, in HF layout (the builder's unpacking): the oracle's input for int8/int4. */

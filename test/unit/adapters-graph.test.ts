@@ -14,7 +14,8 @@ import { peftKey, projectionPath, randomHfWeights, randomPeftTensors, writePeftA
 import type { Projection } from "../../src/runtime/manifest.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../reference/half.ts";
 import { engineOf, packageOf, servedConfig, servedWeights } from "../support/models.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import type { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "../support/backend.ts";
 import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";
 import { prepareAdapter, type PreparedAdapter } from "../../src/adapters/prepare.ts";
 import { composeAdapters } from "../../src/adapters/compose.ts";
@@ -174,7 +175,7 @@ describe("adapters through the graph equal the float64 merged reference (fp32 we
 describe("on the quantized default (int8)", () => {
   it("a plain adapter stays within 5e-2 of the reference on the served (dequantized) weights", async () => {
     const pkg = await packageOf(config, base, "int8");
-    const engine = await Engine.create(pkg);
+    const engine = await createEngine(pkg);
     const c = plainCase(1, 4, 8, ALL, "F32");
     const got = await logitsWith(engine, [{ c, w: 1 }]);
     const served = servedWeights(pkg, base);

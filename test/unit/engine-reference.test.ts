@@ -1,12 +1,13 @@
 /**
- * The ONNX graph run by onnxruntime-web against the float64 reference forward pass
+ * The ONNX graph run by the engine (on the backend under test: test/support/backend.ts) against the float64 reference forward pass
  * (test/reference/llama64.ts), on seeded random models of several shapes.
  */
 import { describe, expect, it } from "vitest";
 import { forwardLogits, relL2, type HfConfig } from "../reference/llama64.ts";
 import { randomHfWeights } from "../reference/hf-checkpoint.ts";
 import { engineOf, packageOf, servedConfig, servedWeights } from "../support/models.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import type { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "../support/backend.ts";
 
 const base = { vocab_size: 320, rms_norm_eps: 1e-5, max_position_embeddings: 64 };
 const SHAPES: Record<string, HfConfig> = {
@@ -32,14 +33,14 @@ describe.each(Object.entries(SHAPES))("%s", (_, config) => {
 
   it("int4 (MatMulNBits) logits match the reference on the dequantized weights within 1e-5", async () => {
     const pkg = await packageOf(config, weights, "int4");
-    const engine = await Engine.create(pkg);
+    const engine = await createEngine(pkg);
     const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
     expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(1e-5);
   });
 
   it("int8 (dynamic activation quantization) logits stay within 5e-2 of the dequantized reference", async () => {
     const pkg = await packageOf(config, weights, "int8");
-    const engine = await Engine.create(pkg);
+    const engine = await createEngine(pkg);
     const ref = forwardLogits(servedConfig(pkg, config), servedWeights(pkg, weights), TOKENS);
     // weights are exact here; the error is the per-tensor int8 quantization of activations
     expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(5e-2);

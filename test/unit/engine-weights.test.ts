@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { randomHfWeights, randomPeftTensors, writePeftAdapter, type ProjectionName } from "../reference/hf-checkpoint.ts";
 import type { HfConfig } from "../reference/llama64.ts";
 import { packageOf } from "../support/models.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "../support/backend.ts";
 import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";
 import { prepareAdapter } from "../../src/adapters/prepare.ts";
 import { composeAdapters } from "../../src/adapters/compose.ts";
@@ -33,8 +33,8 @@ describe("an engine that rereads its weights", () => {
   it("holds no weights in JS, reads them only for DoRA, and answers exactly as an engine that holds them", async () => {
     const pkg = await packageOf(config, base, "int8", { dora: true });
     let reads = 0;
-    const lean = await Engine.create(pkg, { rereadWeights: async () => (reads++, pkg.weights.slice()) });
-    const held = await Engine.create(pkg);
+    const lean = await createEngine(pkg, { rereadWeights: async () => (reads++, pkg.weights.slice()) });
+    const held = await createEngine(pkg);
     expect(lean.memory().packageBytes).toBe(pkg.doraGraph!.byteLength);
     expect(held.memory().packageBytes).toBe(pkg.doraGraph!.byteLength + pkg.weights.byteLength);
 
@@ -62,13 +62,13 @@ describe("an engine that rereads its weights", () => {
   it("a failed reread fails that DoRA request only; the next one reads again", async () => {
     const pkg = await packageOf(config, base, "int8", { dora: true });
     let fail = true;
-    const lean = await Engine.create(pkg, {
+    const lean = await createEngine(pkg, {
       rereadWeights: async () => {
         if (fail) throw new Error("assets unavailable");
         return pkg.weights.slice();
       },
     });
-    const held = await Engine.create(pkg);
+    const held = await createEngine(pkg);
     const arch = pkg.manifest.architecture;
     const lora = composeAdapters(arch, [{ adapter: prepareAdapter(loadPeftAdapter(doraFiles(), arch), arch, { baseWeight: await held.baseWeights() }), weight: 1 }]);
     await expect(lean.forward(TOKENS, { lora })).rejects.toThrow("assets unavailable");

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { demoEngine, SEEDED_REQUESTS } from "../support/demo-model.ts";
+import { TEST_BACKEND } from "../support/backend.ts";
 import type { GenerationEvent } from "../../src/runtime/engine.ts";
 import { LoraEdgeError } from "../../src/errors.ts";
 
@@ -80,7 +81,8 @@ describe("Engine.generate on the demo model", () => {
     expect(out.done.finishReason).toBe("length");
   });
 
-  it("writes the seeded generations workerd must reproduce", async () => {
+  // workerd runs the WASM backend; native sampling at temperature > 0 may pick other tokens from int8 logits that differ in the last bits
+  it.skipIf(TEST_BACKEND !== "wasm")("writes the seeded generations workerd must reproduce", async () => {
     const engine = await demoEngine();
     const results = [];
     for (const r of SEEDED_REQUESTS) {

@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import { randomHfWeights, writeHfCheckpoint } from "../reference/hf-checkpoint.ts";
 import { bf16ToF32, f32ToBf16 } from "../reference/half.ts";
 import { forwardLogits, relL2, type HfConfig, type HfWeights } from "../reference/llama64.ts";
-import { readHfCheckpoint } from "../../src/build/hf-checkpoint.ts";
-import { assembleModelPackage } from "../../src/build/package.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { readHfCheckpoint } from "../../src/builder/hf-checkpoint.ts";
+import { assembleModelPackage } from "../../src/builder/package.ts";
+import { createEngine } from "../support/backend.ts";
 import { loadModelPackage } from "../../src/runtime/model-package.ts";
 import { engineOf, testTokenizer } from "../support/models.ts";
 import { writeFileSync } from "node:fs";
@@ -44,7 +44,7 @@ describe("Hugging Face checkpoint → model package", () => {
       source: { kind: "huggingface", architectures: ckpt.architectures, dtype: ckpt.dtype, weights_sha256: "0".repeat(64) },
       tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
     });
-    const fromDisk = await Engine.create(await loadModelPackage(async (p) => files[p]!));
+    const fromDisk = await createEngine(await loadModelPackage(async (p) => files[p]!));
     const inMemory = await engineOf(config, weights, "fp32");
     const a = (await fromDisk.forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
     const b = (await inMemory.forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;

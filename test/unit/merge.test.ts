@@ -9,10 +9,11 @@ import { describe, expect, it } from "vitest";
 import { randomHfWeights, randomPeftTensors, writePeftAdapter, type ProjectionName } from "../reference/hf-checkpoint.ts";
 import { relL2, type HfConfig } from "../reference/llama64.ts";
 import { packageOf } from "../support/models.ts";
-import { unpackModelPackage } from "../../src/build/unpack.ts";
-import { mergeAdapters } from "../../src/build/merge.ts";
-import { assembleModelPackage } from "../../src/build/package.ts";
-import { Engine } from "../../src/runtime/engine.ts";
+import { unpackModelPackage } from "../../src/builder/unpack.ts";
+import { mergeAdapters } from "../../src/builder/merge.ts";
+import { assembleModelPackage } from "../../src/builder/package.ts";
+import type { Engine } from "../../src/runtime/engine.ts";
+import { createEngine } from "../support/backend.ts";
 import { loadModelPackage } from "../../src/runtime/model-package.ts";
 import { loadPeftAdapter } from "../../src/adapters/load-peft.ts";
 import { prepareAdapter } from "../../src/adapters/prepare.ts";
@@ -42,7 +43,7 @@ function prepare(engine: Engine, baseWeight: (l: number, p: Projection) => Float
 
 async function mergedVsUnmerged(format: WeightFormat, specs: { dir: string; weight: number }[]) {
   const pkg = await packageOf(config, base, format, { dora: true });
-  const engine = await Engine.create(pkg);
+  const engine = await createEngine(pkg);
   const baseWeight = await engine.baseWeights();
   const adapters = specs.map((s) => ({ adapter: prepare(engine, baseWeight, s.dir), weight: s.weight }));
   const unmerged = (await engine.forward(TOKENS, { lora: composeAdapters(pkg.manifest.architecture, adapters), logitsToKeep: TOKENS.length })).logits;
@@ -51,7 +52,7 @@ async function mergedVsUnmerged(format: WeightFormat, specs: { dir: string; weig
     name: "merged", arch, weights: mergeAdapters(arch, weights, adapters), format, source: { kind: "merged", base: "test", base_hash: pkg.hash, adapters: [] },
     tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: pkg.generationConfig,
   });
-  const merged = await Engine.create(await loadModelPackage(async (p) => files[p]!));
+  const merged = await createEngine(await loadModelPackage(async (p) => files[p]!));
   const got = (await merged.forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
   const baseLogits = (await engine.forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
   return { err: relL2(got, unmerged), effect: relL2(unmerged, baseLogits) };
@@ -62,8 +63,8 @@ describe("merge mode", () => {
     const pkg = await packageOf(config, base, "fp32");
     const { arch, weights } = unpackModelPackage(pkg);
     const { files } = assembleModelPackage({ name: "again", arch, weights, format: "fp32", source: { kind: "random", seed: 0 }, tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: {} });
-    const a = (await (await Engine.create(pkg)).forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
-    const b = (await (await Engine.create(await loadModelPackage(async (p) => files[p]!))).forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
+    const a = (await (await createEngine(pkg)).forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
+    const b = (await (await createEngine(await loadModelPackage(async (p) => files[p]!))).forward(TOKENS, { logitsToKeep: TOKENS.length })).logits;
     expect(b).toEqual(a);
   });
 

@@ -5,7 +5,7 @@
  * generation ends.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { GraphBuilder } from "../../src/build/onnx.ts";
+import { GraphBuilder } from "../../src/builder/onnx.ts";
 import { createSession, heapTensorBytes, HeapTensor, initOrt, ort, runSession, wasmHeapBytes } from "../../src/runtime/ort.ts";
 import { createRng, randn } from "../reference/random.ts";
 import { relL2 } from "../reference/llama64.ts";

@@ -11,7 +11,12 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import type { Env } from "../../src/env.ts";
 import { workerDeps } from "../../src/index.ts";
-import { call, errorOf, peftFiles, push, storageSnapshot, worker } from "./support.ts";
+import { adminClient, errorOf, peftFiles } from "../http/support.ts";
+import { workerHost } from "./host.ts";
+
+const worker = workerHost;
+const { call, push } = adminClient(workerHost);
+const storageSnapshot = () => workerHost.storageSnapshot();
 
 const chat = (body: unknown, headers: Record<string, string> = { "content-type": "application/json" }) =>
   worker.fetch(new Request("http://lora-edge/v1/chat/completions", { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) }));

