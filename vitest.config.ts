@@ -7,6 +7,7 @@ import { buildSite } from "./tools/build-site.ts";
 // HTTP (e2e); workerd (the real Workers runtime with miniflare's R2/D1/DO) for the Worker's own tests;
 // and a real browser (Debian's chromium, headless, WebGPU on SwiftShader) for the playground and the
 // browser runtime.
+
 // workerd logs "disconnected: WebSocket peer disconnected" when the pool tears a test file's runner
 // down: benign, and filtered by later @cloudflare/vitest-pool-workers releases (workers-sdk #13833),
 // which need a wrangler that needs Node 22. 0.15.1 lacks that entry in its ignore list and offers no

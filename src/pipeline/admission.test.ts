@@ -126,4 +126,17 @@ describe("Admission", () => {
     expect(a.stats()).toMatchObject({ inUseBytes: 0, running: 0 });
     expect(told).toBe(1);
   });
+
+  it("a sweep timer dropped with the request that set it (workerd cancels a finished request's timers) is replaced", async () => {
+    const a = make({ idleMs: 4000, queueTimeoutMs: 60_000 }); // sweeps every 2 s
+    let told = 0;
+    await a.admit(100, { onIdle: () => told++ });
+    const first = a.admit(10);
+    vi.clearAllTimers(); // the sweep (and this waiter's deadline) vanish, as when their request ends
+    await vi.advanceTimersByTimeAsync(3500); // the ticket is not idle yet: a new arrival cannot reclaim it
+    const second = a.admit(10); // … but it finds the sweep overdue and schedules a new one
+    await vi.advanceTimersByTimeAsync(2500);
+    expect([await state(first), await state(second)]).toEqual(["fulfilled", "fulfilled"]);
+    expect(told).toBe(1);
+  });
 });

@@ -53,6 +53,7 @@ export class Admission {
   private readonly queue: Waiter[] = [];
   private readonly held = new Set<Held>();
   private sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  private sweepDue = 0;
   private readonly totals = { admitted: 0, waited: 0, refused: 0 };
 
   constructor(options: AdmissionOptions) {
@@ -152,14 +153,21 @@ export class Admission {
     while (this.queue.length && this.inUse + this.queue[0]!.bytes <= this.options.budgetBytes) this.queue[0]!.admit(); // admit() takes it off the queue
   }
 
-  /** While requests wait, look for idle tickets when the oldest one would expire. */
+  /**
+   * While requests wait, look for idle tickets every half of the shorter limit. A timer belongs to
+   * the request that set it, and workerd drops it when that request ends: one overdue by a second
+   * is taken as dropped and replaced.
+   */
   private scheduleSweep(): void {
-    if (this.sweepTimer !== undefined || this.queue.length === 0) return;
+    if (this.queue.length === 0) return;
+    if (this.sweepTimer !== undefined && Date.now() < this.sweepDue + 1000) return;
+    const every = Math.max(10, Math.min(this.options.idleMs, this.options.queueTimeoutMs) / 2);
+    this.sweepDue = Date.now() + every;
     this.sweepTimer = setTimeout(() => {
       this.sweepTimer = undefined;
       this.reclaimIdle();
       this.scheduleSweep();
-    }, Math.max(10, Math.min(this.options.idleMs, this.options.queueTimeoutMs) / 2));
+    }, every);
   }
 
   private busy(why: string): LoraEdgeError {

@@ -34,6 +34,12 @@ export type TestHost = Fetcher & {
   withDeps(o: { cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; fault?: BlobFault; loadTimeoutMs?: number }): Promise<Fetcher>;
   /** Seed an empty registry with the demo adapters (as `SEED_DEMO_ADAPTERS` does); whether it did. */
   seedDemo(): Promise<boolean>;
+  /**
+   * For requests whose body is a stream the test controls (cut off, endless, oversized): a host
+   * whose transport reports a refusal that leaves such a body unread as an error of its own
+   * (workerd's loopback: an uncaught "Network connection lost") serves them without that transport.
+   */
+  fetchStreamed?(r: Request): Promise<Response>;
 };
 
 export type PeftFiles = { config: Uint8Array; weights: Uint8Array };
@@ -69,7 +75,8 @@ export function adminClient(host: Fetcher) {
       init = JSON.stringify(body);
       headers.set("content-type", "application/json");
     }
-    return host.fetch(new Request(`http://lora-edge${path}`, { method, headers, body: init ?? null, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit));
+    const request = new Request(`http://lora-edge${path}`, { method, headers, body: init ?? null, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+    return body instanceof ReadableStream && "fetchStreamed" in host && host.fetchStreamed ? (host as TestHost).fetchStreamed!(request) : host.fetch(request);
   };
   /** Upload an adapter; returns the response. */
   const push = (name: string, files: PeftFiles, token?: string | null): Promise<Response> => call("PUT", `/v1/adapters/${name}`, uploadForm(files), { token });

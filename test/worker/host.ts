@@ -15,9 +15,13 @@ import type { BlobFault, StorageSnapshot, TestHost } from "../http/support.ts";
 const e = env as unknown as Env;
 const worker = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
 
+/** The same app in this isolate, for bodies that are streams (`TestHost.fetchStreamed`). */
+const inProcess = createApp(workerDeps(e));
+
 export const workerHost: TestHost = {
   kind: "worker",
   fetch: (r) => worker.fetch(r),
+  fetchStreamed: (r) => Promise.resolve(inProcess.fetch(r, e)),
   engine: embeddedEngine,
   storageSnapshot,
   async withDeps(o) {

@@ -14,16 +14,8 @@ import { workerDeps } from "../../src/index.ts";
 import { adminClient, errorOf, peftFiles } from "../http/support.ts";
 import { workerHost } from "./host.ts";
 
-/**
- * The same app called in this isolate, for request bodies that are streams: through the loopback
- * binding, workerd pumps such a body over a pipe, and a refusal that does not read it all (the
- * point of these tests) breaks the pipe, logged as an uncaught "Network connection lost".
- */
-const inProcess = createApp(workerDeps(env as unknown as Env));
-const worker = { fetch: (r: Request) => workerHost.fetch(r) };
-const { push } = adminClient(workerHost);
-const { call: streamCall } = adminClient({ fetch: async (r) => inProcess.fetch(r) });
-const call: typeof streamCall = (method, path, body, opts) => (body instanceof ReadableStream ? streamCall : adminClient(workerHost).call)(method, path, body, opts);
+const worker = workerHost;
+const { call, push } = adminClient(workerHost);
 const storageSnapshot = () => workerHost.storageSnapshot();
 
 const chat = (body: unknown, headers: Record<string, string> = { "content-type": "application/json" }) =>
