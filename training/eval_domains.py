@@ -79,10 +79,10 @@ def roles_of(config: str) -> dict[str, str]:
 
 
 def part_key(args: argparse.Namespace, config: str) -> dict:
-    """What a cached part was computed from; a part is reused only when this matches."""
+    """What a cached part was computed from; a part is reused only when this matches. The reply
+    length is not part of it: each part records its own, and the report lists them per config."""
     adapter = None if config == "base" else file_sha256(args.adapters / config / "adapter_model.safetensors")
     return {"config": config, "base_model": args.model, "adapter_sha256": adapter, "limit": args.limit,
-            "max_new_tokens": args.max_new_tokens,
             "data_sha256": {d: [file_sha256(args.data / f"{d}.eval.jsonl"), file_sha256(args.data / "heldout" / f"{d}.jsonl")]
                             for d in DOMAINS}}
 
@@ -108,18 +108,19 @@ def evaluate_config(args: argparse.Namespace, config: str) -> dict:
 
         model = PeftModel.from_pretrained(model, str(args.adapters / config))
     model.eval()
-    part = {"key": part_key(args, config), "loss": {}, "replies": {}}
+    part = {"key": part_key(args, config), "max_new_tokens": args.max_new_tokens, "loss": {}, "replies": {}}
+    # Replies first (own domain first): on a slow machine the log shows the headline number early.
+    for domain, role in roles_of(config).items():
+        rows = read_jsonl(args.data / "heldout" / f"{domain}.jsonl", args.limit)
+        part["replies"][domain] = generate(model, tokenizer, [r["question"] for r in rows], args.max_new_tokens, args.batch_size)
+        right = sum(states_fact(a, r["accept"]) for a, r in zip(part["replies"][domain], rows))
+        log(f"{config}: fact accuracy on {domain} ({role}) {right}/{len(rows)}")
     for domain in DOMAINS:
         convs = load_conversations(args.data / f"{domain}.eval.jsonl")[:args.limit or None]
         examples, _ = encode_all(tokenizer, convs, 1024)
         value = eval_loss(model, examples, args.batch_size, tokenizer.pad_token_id, torch.device("cpu"), None)
         part["loss"][domain] = {"loss": round(value, 5), "perplexity": round(math.exp(value), 4)}
         log(f"{config}: loss on {domain} {value:.4f} (perplexity {math.exp(value):.2f})")
-    for domain, role in roles_of(config).items():
-        rows = read_jsonl(args.data / "heldout" / f"{domain}.jsonl", args.limit)
-        part["replies"][domain] = generate(model, tokenizer, [r["question"] for r in rows], args.max_new_tokens, args.batch_size)
-        right = sum(states_fact(a, r["accept"]) for a, r in zip(part["replies"][domain], rows))
-        log(f"{config}: fact accuracy on {domain} ({role}) {right}/{len(rows)}")
     part["seconds"] = round(time.perf_counter() - started, 1)
     return part
 
@@ -150,7 +151,7 @@ def combine(args: argparse.Namespace, parts: dict[str, dict]) -> dict:
         "adapters": {d: {"path": os.path.relpath(f.parent, REPO) if f.resolve().is_relative_to(REPO) else str(f.parent), "adapter_model_sha256": file_sha256(f), "bytes": f.stat().st_size}
                      for d, f in files.items()},
         "limit_per_domain": args.limit,
-        "max_new_tokens": args.max_new_tokens,
+        "max_new_tokens": {c: parts[c]["max_new_tokens"] for c in configs},
         "loss": loss,
         "perplexity_change_own_vs_base": {d: round(loss[d][d]["perplexity"] / loss[d]["base"]["perplexity"] - 1, 4) for d in DOMAINS},
         "own_adapter_best": {d: min(configs, key=lambda c: loss[d][c]["loss"]) == d for d in DOMAINS},

@@ -234,6 +234,16 @@ def cast_saved_weights(path: Path, dtype) -> None:
     save_file(tensors, str(path), metadata={"format": "pt"})
 
 
+def record_base(out: Path, spec: str) -> None:
+    """Name the base as given (`--model`) in adapter_config.json, not the local folder it resolved to,
+    and drop PEFT's placeholder model card, which repeats that local path."""
+    config_path = out / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = spec
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    (out / "README.md").unlink(missing_ok=True)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train and save; returns the metrics also written to <out>/metrics.json."""
     import torch
@@ -385,6 +395,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(args.out))
     cast_saved_weights(args.out / "adapter_model.safetensors", getattr(torch, args.save_dtype))
+    record_base(args.out, spec)
     tail = [loss for _, loss in history[-max(1, len(history) // 10):]]
     metrics = {
         "domain": domain,

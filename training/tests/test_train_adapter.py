@@ -64,6 +64,7 @@ def test_saved_adapter_has_the_keys_and_config_lora_edge_expects(trained, tiny_m
         d_in, d_out = dims[match.group(3)]
         assert shapes[key] == ((8, d_in) if "lora_A" in key else (d_out, 8)), key
     assert "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight" in keys
+    assert config["base_model_name_or_path"] == str(tiny_model_dir) and not (out / "README.md").exists()
 
 
 def test_saved_adapter_loads_back_with_peft_and_changes_the_output(trained, tiny_model_dir):
