@@ -6,11 +6,16 @@
  * that read the same activation are fused (q|k|v, gate|up): one base MatMul and one side path per
  * group. Rank 0 feeds make the side path an exact no-op (Gemm with K = 0 returns C unchanged).
  *
+ * The batched variant (`batch: true`, src/builder/batch-graph.ts) differs in four places only:
+ * positions and the attention mask come from inputs (a ragged cache of many rows), LoRA runs per
+ * row, int8 activations are quantized per token, and logits are each row's last position.
+ *
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
+import { batchPositionsAndMask, lastPositionRows, perRowLora, perTokenInt8Linear } from "./batch-graph.ts";
 import { quantizeInt4, quantizeInt8, quantizeRowsInt8 } from "./quantize.ts";
-import { groupLayout, io, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
+import { batchIo, groupLayout, io, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
 export type HfWeights = Map<string, Float32Array>;
@@ -23,6 +28,8 @@ export type GraphOptions = {
   blockSize?: number;
   /** false: no LoRA inputs at all (the plain base graph, for bit-identity checks and benchmarks). */
   lora?: boolean;
+  /** The batched variant: rows with their own adapters, positions and caches (src/builder/batch-graph.ts). */
+  batch?: boolean;
 };
 
 /** Where each base weight lives in the external weights blob (for DoRA preparation and tests). */
@@ -100,6 +107,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const groupsPerKv = H / KV;
   if (!Number.isInteger(groupsPerKv)) throw new Error(`num_attention_heads ${H} is not a multiple of num_key_value_heads ${KV}`);
   const blockSize = opts.blockSize ?? 32;
+  if (opts.batch && opts.dora) throw new Error("the batched graph has no DoRA variant (DoRA requests run unbatched)");
 
   /** A linear layer `[S, K] · [K, N]` in the chosen weight format, with an optional bias input. */
   const linear = (x: string, name: string, wKN: Float32Array, K: number, N: number, bias?: string): string => {
@@ -110,6 +118,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     if (opts.format === "int8") {
       const { q, scale } = quantizeInt8(wKN, K, N);
       const inputs = [x, g.initializer(`${name}.q`, q, [K, N]), g.initializer(`${name}.scale`, scale, [N]), g.initializer(`${name}.zero`, new Int8Array(N), [N])];
+      if (opts.batch) return perTokenInt8Linear(g, x, inputs[1]!, inputs[2]!, bias);
       if (bias) inputs.push(bias);
       return g.op("DynamicQuantizeMatMul", inputs, {}, { domain: "com.microsoft" });
     }
@@ -133,9 +142,15 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const base = linear(x, `layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, fusedBias);
     if (opts.lora === false) return base;
     // LoRA: y = x·W + (x·A)·B
-    const A = g.input(io.loraA(layer, group), "float32", [K, `r_${layer}_${group}`]);
-    const B = g.input(io.loraB(layer, group), "float32", [`r_${layer}_${group}`, N]);
-    let y = g.op("Gemm", [g.op("MatMul", [x, A]), B, base]);
+    const rank = `r_${layer}_${group}`;
+    let y: string;
+    if (opts.batch) {
+      const A = g.input(io.loraA(layer, group), "float32", ["B", K, rank]);
+      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["B", rank, N]), batch!.shapeBS, K, N);
+    } else {
+      const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
+      y = g.op("Gemm", [g.op("MatMul", [x, A]), g.input(io.loraB(layer, group), "float32", [rank, N]), base]);
+    }
     if (opts.dora) {
       // DoRA: the adapted output is scaled per output channel before the bias
       y = g.op("Mul", [y, g.input(io.doraScale(layer, group), "float32", [N])]);
@@ -145,8 +160,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   };
 
   // ---- inputs and run-wide values
-  const ids = g.input(io.inputIds, "int64", [1, "S"]);
-  const keep = g.input(io.logitsToKeep, "int64", [1]);
+  const ids = g.input(io.inputIds, "int64", [opts.batch ? "B" : 1, "S"]);
+  const keep = opts.batch ? undefined : g.input(io.logitsToKeep, "int64", [1]);
+  const batch = opts.batch ? batchPositionsAndMask(g, ids) : undefined;
   const flatIds = g.op("Reshape", [ids, g.i64([-1])]); // [S]
 
   // token embedding
@@ -168,7 +184,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
   const T = g.op("Add", [P, S]);
   const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
-  const pos = g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
+  const one = g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false });
+  const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), one]); // [S]
 
   // RoPE tables for these positions, [S, 1, hd] to broadcast over heads
   const tables = ropeTables(arch);
@@ -176,10 +193,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const sinS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.sin", tables.sin, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
   const rotR = g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd], { external: false });
 
-  // causal mask [S, T]: query at position P+i sees keys j ≤ P+i
-  const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
-  const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
-  const mask = g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
+  // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
+  const causalMask = () => {
+    const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), one]); // [T]
+    const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
+    return g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
+  };
+  const mask = batch ? batch.mask : causalMask();
   const attScale = g.f32([1 / Math.sqrt(hd)], []);
 
   const eps = { float: arch.rms_norm_eps };
@@ -213,8 +233,11 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
     const pastK = l === 0 ? past0 : g.input(io.pastKey(l), "float32", [KV, "P", hd]);
     const pastV = g.input(io.pastValue(l), "float32", [KV, "P", hd]);
-    const presentK = g.op("Concat", [pastK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
-    const presentV = g.op("Concat", [pastV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
+    // (batched: a joining row's cache, `join`, goes between the past and the new columns)
+    const joinK = opts.batch ? [g.input(batchIo.joinKey(l), "float32", [KV, "J", hd])] : [];
+    const joinV = opts.batch ? [g.input(batchIo.joinValue(l), "float32", [KV, "J", hd])] : [];
+    const presentK = g.op("Concat", [pastK, ...joinK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
+    const presentV = g.op("Concat", [pastV, ...joinV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
 
     // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
     const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
@@ -240,10 +263,10 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   // final residual + norm, logits for the last `logits_to_keep` positions only
   const finalW = g.initializer("norm", need(w, "model.norm.weight"), [d]);
   const final = g.opN("SkipSimplifiedLayerNormalization", [h, residualAdd!, finalW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 })[0]!;
-  const lastRows = g.op("Slice", [final, g.op("Neg", [keep]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
+  const lastRows = batch ? lastPositionRows(g, final, batch.shapeBS, d) : g.op("Slice", [final, g.op("Neg", [keep!]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
   const head = arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"); // [V, d]
   const logits = linear(lastRows, "lm_head", transpose(head, V, d), d, V);
-  g.output(logits, "float32", ["K", V], io.logits);
+  g.output(logits, "float32", [opts.batch ? "B" : "K", V], io.logits);
 
   // present outputs are named by their nodes; declare them as graph outputs
   for (let l = 0; l < arch.num_hidden_layers; l++) {

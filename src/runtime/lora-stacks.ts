@@ -1,0 +1,34 @@
+/**
+ * The batched graph's LoRA inputs: row b's feeds stacked along a leading batch axis, `A` `[B, in, r]`
+ * and `B` `[B, r, out]`, with r the largest rank among the rows for that group. A row of smaller rank
+ * is zero-padded (zero columns of A, zero rows of B add exact zeros); a row without an adapter is all
+ * zeros, so it computes the base model. Built once when the batch's rows change, not per step.
+ *
+ * @example const stacks = loraStacks(arch, [feedsA, undefined, feedsB]); // rows 0..2
+ */
+import type { HostTensor } from "./backend.ts";
+import type { LoraFeeds } from "./lora-feeds.ts";
+import { LORA_GROUPS, groupLayout, io, type Architecture } from "./manifest.ts";
+
+/** One host tensor per LoRA input of the batched graph, rows in the order given. */
+export function loraStacks(arch: Architecture, rows: ReadonlyArray<LoraFeeds | undefined>): Record<string, HostTensor> {
+  const B = rows.length;
+  const stacks: Record<string, HostTensor> = {};
+  for (let l = 0; l < arch.num_hidden_layers; l++) {
+    for (const { name } of LORA_GROUPS) {
+      const { in: K, out: N } = groupLayout(arch, name);
+      const feeds = rows.map((r) => r?.layers[l]?.[name]);
+      const R = feeds.reduce((m, f) => Math.max(m, f?.rank ?? 0), 0);
+      const A = new Float32Array(B * K * R); // [B, K, R]
+      const Bm = new Float32Array(B * R * N); // [B, R, N]
+      feeds.forEach((f, b) => {
+        if (!f) return;
+        for (let k = 0; k < K; k++) A.set(f.A.subarray(k * f.rank, (k + 1) * f.rank), (b * K + k) * R);
+        Bm.set(f.B, b * R * N); // rows 0..rank-1 of row b's [R, N] block
+      });
+      stacks[io.loraA(l, name)] = { type: "float32", data: A, dims: [B, K, R] };
+      stacks[io.loraB(l, name)] = { type: "float32", data: Bm, dims: [B, R, N] };
+    }
+  }
+  return stacks;
+}
