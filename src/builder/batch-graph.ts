@@ -14,9 +14,9 @@
  * kv head; the price is that each query scores every column, B× attention's arithmetic, small at
  * the contexts served here.
  *
- * LoRA: row b's adapter is `A[b]` `[in, r]`, `B[b]` `[r, out]`, stacked `[B, in, r]` and
- * `[B, r, out]` with r the largest rank of the batch; a row of smaller rank (rank 0: no adapter) is
- * zero-padded, which adds exact zeros. Activations are quantized per token for int8 (the plain
+ * LoRA: the rows that carry an adapter (`lora_rows`) have theirs stacked, `A` `[B', in, r]` and
+ * `B` `[B', r, out]` with r the largest rank among them; a row of smaller rank is zero-padded, which
+ * adds exact zeros; a row without an adapter takes no part in the side path and is the base. Activations are quantized per token for int8 (the plain
  * graph's DynamicQuantizeMatMul quantizes per tensor, which would make a row's output depend on
  * the other rows).
  */
@@ -30,6 +30,7 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
   const rowIds = g.input(batchIo.rowIds, "int64", ["B"]);
   const pastRows = g.input(batchIo.pastRows, "int64", ["PJ"]);
   const pastPositions = g.input(batchIo.pastPositions, "int64", ["PJ"]);
+  const loraRows = g.input(batchIo.loraRows, "int64", ["BL"]);
   const flat = (t: string) => g.op("Reshape", [t, g.i64([-1])]);
   const pos = flat(positions); // [N]
   const rows = flat(g.op("Expand", [g.op("Unsqueeze", [rowIds, g.i64([1])]), shapeBS])); // [N]
@@ -40,17 +41,21 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
   const otherRow = g.op("Not", [g.op("Equal", [g.op("Unsqueeze", [rows, g.i64([1])]), colRows])]); // [N, T]
   const future = g.op("Greater", [colPos, g.op("Unsqueeze", [pos, g.i64([1])])]); // [N, T]
   const mask = g.op("Where", [g.op("Or", [otherRow, future]), g.f32([-Infinity], []), g.f32([0], [])]);
-  return { pos, mask, shapeBS };
+  return { pos, mask, shapeBS, loraRows };
 }
 
 /**
- * Row b's LoRA side path on its own tokens: `[N, K]` → `[B, S, K] · A[B, K, r] · B[B, r, N]`,
- * added to the base output `[N, out]`.
+ * The LoRA side path of the rows that carry an adapter (`lora_rows`, B' of the B rows), on their
+ * own tokens: `[N, K]` → `[B, S, K]` → those rows `[B', S, K] · A[B', K, r] · B[B', r, N]`, added
+ * to their rows of the base output (ScatterND, reduction add). Rows without an adapter are not
+ * touched at all: exactly the base.
  */
-export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, B: string, shapeBS: string, K: number, N: number): string {
-  const x3 = g.op("Reshape", [x, g.op("Concat", [shapeBS, g.i64([K])], { axis: 0 })]); // [B, S, K]
-  const delta = g.op("MatMul", [g.op("MatMul", [x3, A]), B]); // [B, S, N]
-  return g.op("Add", [base, g.op("Reshape", [delta, g.i64([-1, N])])]);
+export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, B: string, rows: { shapeBS: string; loraRows: string }, K: number, N: number): string {
+  const x3 = g.op("Reshape", [x, g.op("Concat", [rows.shapeBS, g.i64([K])], { axis: 0 })]); // [B, S, K]
+  const delta = g.op("MatMul", [g.op("MatMul", [g.op("Gather", [x3, rows.loraRows], { axis: 0 }), A]), B]); // [B', S, N]
+  const base3 = g.op("Reshape", [base, g.op("Concat", [rows.shapeBS, g.i64([N])], { axis: 0 })]); // [B, S, N]
+  const y3 = g.op("ScatterND", [base3, g.op("Unsqueeze", [rows.loraRows, g.i64([1])]), delta], { reduction: "add" });
+  return g.op("Reshape", [y3, g.i64([-1, N])]);
 }
 
 /**

@@ -145,8 +145,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const rank = `r_${layer}_${group}`;
     let y: string;
     if (opts.batch) {
-      const A = g.input(io.loraA(layer, group), "float32", ["B", K, rank]);
-      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["B", rank, N]), batch!.shapeBS, K, N);
+      const A = g.input(io.loraA(layer, group), "float32", ["BL", K, rank]);
+      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["BL", rank, N]), batch!, K, N);
     } else {
       const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
       y = g.op("Gemm", [g.op("MatMul", [x, A]), g.input(io.loraB(layer, group), "float32", [rank, N]), base]);

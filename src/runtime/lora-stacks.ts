@@ -1,23 +1,26 @@
 /**
- * The batched graph's LoRA inputs: row b's feeds stacked along a leading batch axis, `A` `[B, in, r]`
- * and `B` `[B, r, out]`, with r the largest rank among the rows for that group. A row of smaller rank
- * is zero-padded (zero columns of A, zero rows of B add exact zeros); a row without an adapter is all
- * zeros, so it computes the base model. Built once when the batch's rows change, not per step.
+ * The batched graph's LoRA inputs: the rows that carry an adapter (`lora_rows`), and their feeds
+ * stacked along a leading axis, `A` `[B', in, r]` and `B` `[B', r, out]`, with r the largest rank
+ * among them for that group. A row of smaller rank is zero-padded (zero columns of A, zero rows of B
+ * add exact zeros); a row without an adapter is left out: the graph leaves its output the base's.
+ * Built once when the batch's rows change, not per step.
  *
- * @example const stacks = loraStacks(arch, [feedsA, undefined, feedsB]); // rows 0..2
+ * @example const stacks = loraStacks(arch, [feedsA, undefined, feedsB]); // lora_rows [0, 2]
  */
 import type { HostTensor } from "./backend.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
-import { LORA_GROUPS, groupLayout, io, type Architecture } from "./manifest.ts";
+import { LORA_GROUPS, batchIo, groupLayout, io, type Architecture } from "./manifest.ts";
 
-/** One host tensor per LoRA input of the batched graph, rows in the order given. */
-export function loraStacks(arch: Architecture, rows: ReadonlyArray<LoraFeeds | undefined>): Record<string, HostTensor> {
+/** One host tensor per LoRA input of the batched graph (and `lora_rows`), for the batch rows given. */
+export function loraStacks(arch: Architecture, batchRows: ReadonlyArray<LoraFeeds | undefined>): Record<string, HostTensor> {
+  const loraRows = batchRows.flatMap((r, b) => (r ? [b] : []));
+  const rows = loraRows.map((b) => batchRows[b]!);
   const B = rows.length;
-  const stacks: Record<string, HostTensor> = {};
+  const stacks: Record<string, HostTensor> = { [batchIo.loraRows]: { type: "int64", data: BigInt64Array.from(loraRows, BigInt), dims: [B] } };
   for (let l = 0; l < arch.num_hidden_layers; l++) {
     for (const { name } of LORA_GROUPS) {
       const { in: K, out: N } = groupLayout(arch, name);
-      const feeds = rows.map((r) => r?.layers[l]?.[name]);
+      const feeds = rows.map((r) => r.layers[l]?.[name]);
       const R = feeds.reduce((m, f) => Math.max(m, f?.rank ?? 0), 0);
       const A = new Float32Array(B * K * R); // [B, K, R]
       const Bm = new Float32Array(B * R * N); // [B, R, N]

@@ -159,7 +159,8 @@ export const io = {
  * - `past.{l}.key|value` `[kv_heads, P, head_dim]` is every row's cache, ragged; `join.{l}.key|value`
  *   `[kv_heads, J, head_dim]` a joining row's cache (J = 0 when none joins); `present` is past, join,
  *   then the N = B·S new columns in token order, and `past_rows`/`past_positions` describe past then join
- * - `lora.{l}.{group}.A` `[B, in, r]`, `.B` `[B, r, out]`: row b's adapter (zeros = none)
+ * - `lora_rows` int64 `[B']`: the rows that carry an adapter; `lora.{l}.{group}.A` `[B', in, r]`,
+ *   `.B` `[B', r, out]`: their adapters in that order, zero-padded to the largest rank
  * - `logits` `[B, vocab]`: each row's last position
  */
 export const batchIo = {
@@ -167,6 +168,7 @@ export const batchIo = {
   rowIds: "row_ids",
   pastRows: "past_rows",
   pastPositions: "past_positions",
+  loraRows: "lora_rows",
   joinKey: (l: number) => `join.${l}.key`,
   joinValue: (l: number) => `join.${l}.value`,
 } as const;

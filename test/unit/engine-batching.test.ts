@@ -121,7 +121,7 @@ describe("continuous batching", () => {
     expect(batched.memory().sequenceBytes).toBe(0);
   });
 
-  it("a row without an adapter, zero-padded to the batch's rank, gives logits bit-identical to the same batch with no adapters at all", async () => {
+  it("a row without an adapter takes no part in the side path: its logits are bit-identical to the same batch with no adapters at all", async () => {
     const { batched, arch } = await engines("fp32");
     const greedy = { temperature: 0, topK: 0, topP: 1, seed: 0 };
     const run = async (others: Array<LoraFeeds | undefined>) => {
