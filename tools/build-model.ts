@@ -15,7 +15,7 @@ import { PRESETS } from "../src/builder/presets.ts";
 
 const HELP = `Usage: npm run build-model -- (--from-hf <dir> | --from-gguf <file> | --random) --out <dir> [options]
 
-Writes a model package: manifest.json, model.onnx (+ model.dora.onnx with --dora), model.weights,
+Writes a model package: manifest.json, model.onnx (+ model.dora.onnx with --dora, model.batch.onnx with --batch), model.weights,
 tokenizer.json, tokenizer_config.json, generation_config.json.
 
 Sources
@@ -38,6 +38,8 @@ Options
   --block-size <n>      int4 block size (default 32)
   --max-rank <n>        largest LoRA rank per projection adapters may use (default 64)
   --dora                also write the DoRA graph variant
+  --batch               also write the batched graph variant (concurrent requests, each with its own
+                        adapter, share one forward pass per decode step)
   -h, --help            this help
 `;
 
@@ -56,7 +58,7 @@ function main() {
         layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
         context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
         out: { type: "string" }, name: { type: "string" }, format: { type: "string", default: "int8" },
-        "block-size": { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "block-size": { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, batch: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -139,7 +141,7 @@ function main() {
   process.stderr.write(`building the ${format} graph …\n`);
   const blockSize = int(args["block-size"], "--block-size");
   const maxRank = int(args["max-rank"], "--max-rank");
-  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(args.dora ? { dora: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
+  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(args.dora ? { dora: true } : {}), ...(args.batch ? { batch: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
   writeModelPackage(args.out, files);
   const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
   console.log(

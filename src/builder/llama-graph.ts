@@ -149,7 +149,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["BL", rank, N]), batch!, K, N);
     } else {
       const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
-      y = g.op("Gemm", [g.op("MatMul", [x, A]), g.input(io.loraB(layer, group), "float32", [rank, N]), base]);
+      const B = g.input(io.loraB(layer, group), "float32", [rank, N]);
+      y = g.op("Gemm", [g.op("MatMul", [x, A]), B, base]);
     }
     if (opts.dora) {
       // DoRA: the adapted output is scaled per output channel before the bias
@@ -184,8 +185,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
   const T = g.op("Add", [P, S]);
   const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
-  const one = g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false });
-  const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), one]); // [S]
+  const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
 
   // RoPE tables for these positions, [S, 1, hd] to broadcast over heads
   const tables = ropeTables(arch);
@@ -195,7 +195,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
   const causalMask = () => {
-    const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), one]); // [T]
+    const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
     const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
     return g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
   };
