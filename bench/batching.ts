@@ -10,7 +10,7 @@
  * backend (one thread, as in a Worker) and on onnxruntime-node (one thread); SmolLM2-135M on
  * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`.
  *
- * `npm run bench:batching -- [--rounds 3] [--tokens 32] [--json] [--save bench/results/<file>.json]`
+ * `npm run bench:batching -- [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--json] [--save bench/results/<file>.json]`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -123,8 +123,8 @@ function table(r: Result): string {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: { rounds: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--rounds 3] [--tokens 32] [--json] [--save <file.json>]\n");
+  const { values: args } = parseArgs({ options: { smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
   if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
@@ -133,11 +133,11 @@ async function main() {
   const demo = await demoPackage();
   results.push(await benchModel("demo (int8)", demo, await wasmBackend(), rounds, tokens, log));
   results.push(await benchModel("demo (int8)", demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
-  const smol = join(import.meta.dirname, "../models/smollm2-135m");
+  const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
   if (existsSync(join(smol, "model.batch.onnx"))) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
     results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), rounds, tokens, log));
-  } else log("models/smollm2-135m with model.batch.onnx not found: SmolLM2 skipped (npm run model:smollm2 -- --batch)");
+  } else log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const out = { date: new Date().toISOString(), machine, rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, results };
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");

@@ -14,6 +14,7 @@ export type BrowserBackend = "webgpu" | "wasm";
  */
 export async function createBrowserEngine(opts: { webgpu: boolean; onProgress(p: DownloadProgress): void }): Promise<{ engine: Engine; backend: BrowserBackend }> {
   const [pkg, wasm] = await Promise.all([fetchModelPackage(opts.onProgress), fetchOrtBinary("ort-wasm-simd-threaded.wasm")]);
-  const engine = await Engine.create(pkg, { backend: await wasmBackend(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>)) });
+  // one user: nothing to batch, and one session (the plain graph) in the page's memory
+  const engine = await Engine.create(pkg, { backend: await wasmBackend(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>)), batching: false });
   return { engine, backend: "wasm" };
 }

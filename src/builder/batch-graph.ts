@@ -60,12 +60,13 @@ export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, 
 
 /**
  * `x · W` with int8 weights `q` `[K, N]` (scale per column) and activations quantized per token,
- * symmetric: `x ≈ s·(x_q − 128)`, `s = max|x| / 127` per row; integer products in int32.
+ * symmetric: `x ≈ s·x_q`, `s = max|x| / 127` per row, `x_q` int8; integer products in int32. Signed
+ * × signed on purpose: x86's unsigned × signed int8 kernels (AVX2) saturate 16-bit pair sums.
  */
 export function perTokenInt8Linear(g: GraphBuilder, x: string, q: string, scale: string, bias?: string): string {
   const s = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [N, 1]
-  const xq = g.op("Cast", [g.op("Add", [g.op("Round", [g.op("Div", [x, s])]), g.f32([128], [])])], { to: 2 /* uint8 */ });
-  const acc = g.op("MatMulInteger", [xq, q, g.initializer(g.fresh("zp128"), Uint8Array.of(128), [], { external: false })]); // [N, N_out] int32
+  const xq = g.op("Cast", [g.op("Round", [g.op("Div", [x, s])])], { to: 3 /* int8 */ });
+  const acc = g.op("MatMulInteger", [xq, q]); // [N, N_out] int32
   const y = g.op("Mul", [g.op("Mul", [g.op("Cast", [acc], { to: 1 }), s]), scale]);
   return bias ? g.op("Add", [y, bias]) : y;
 }
