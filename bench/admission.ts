@@ -96,7 +96,7 @@ async function burst(side: Side): Promise<Burst> {
         if (res.status !== 200 && res.status !== 429) errors.push(`${res.status} ${text.slice(0, 200)}`);
         return { status: res.status, ms, complete };
       } catch (err) {
-        errors.push(String(err));
+        errors.push(`${String(err)} (${String((err as Error).cause ?? "")})`);
         return { status: -1, ms: performance.now() - t0, complete: false };
       }
     }),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,admission,parity]`: every performance figure the
+ * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,node,admission,parity] [-- --model <dir>]`: every performance figure the
  * issues name, side by side with its baseline, in one run. Machine and date are recorded with them.
  */
 import { cpus, totalmem } from "node:os";
@@ -8,7 +8,7 @@ import { benchEngine } from "./engine.ts";
 import { PRESETS } from "../src/builder/presets.ts";
 import type { Architecture } from "../src/runtime/manifest.ts";
 
-const { values } = parseArgs({ options: { json: { type: "boolean" }, only: { type: "string" }, preset: { type: "string", default: "demo" } } });
+const { values } = parseArgs({ options: { json: { type: "boolean" }, only: { type: "string" }, preset: { type: "string", default: "demo" }, model: { type: "string", default: "models/demo" } } });
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 const want = (part: string) => !only || only.has(part);
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -41,6 +41,11 @@ if (want("worker")) {
   log("worker: end-to-end requests inside workerd (miniflare) …");
   const { benchWorker } = await import("./worker.ts");
   result.worker = await benchWorker();
+}
+if (want("node")) {
+  log(`node: the Node host (onnxruntime-node 1 and 2 threads vs WASM, KV copies, chat over HTTP) on ${values.model} …`);
+  const { benchNode } = await import("./node.ts");
+  result.node = await benchNode({ model: values.model! });
 }
 if (want("admission")) {
   log("admission: 32 concurrent mixed requests, default budget vs unbounded, interleaved …");

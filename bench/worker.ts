@@ -119,7 +119,7 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
 }
 
 /** Per-message router latency inside workerd: each text classified `repeat` times per request, minus an empty request. */
-async function routerInWorkerd(texts: string[], repeat = 200): Promise<{ p50: number; p99: number }> {
+export async function routerInWorkerd(texts: string[], repeat = 200): Promise<{ p50: number; p99: number }> {
   const harness = await build({
     stdin: {
       contents: `

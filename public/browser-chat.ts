@@ -10,14 +10,16 @@ import { deserializePreparedAdapter } from "../src/adapters/prepare.ts";
 import type { Engine } from "../src/runtime/engine.ts";
 import type { AnswerInfo, PlaygroundRequest } from "./answer.ts";
 import { errorMessage } from "./edge-chat.ts";
-import { createBrowserEngine, type BrowserBackend } from "./browser-engine.ts";
+import { createBrowserEngine } from "./browser-engine.ts";
 import type { DownloadProgress } from "./package-loader.ts";
 
-export type BrowserRuntime = { engine: Engine; backend: BrowserBackend };
+/** The page's engine, and which backend it runs on ("webgpu", "wasm"). */
+export type BrowserRuntime = { engine: Engine; backend: string };
 
 /** Download (or read from the cache) the Worker's model package and start an engine on it. */
-export async function loadBrowserRuntime(opts: { webgpu: boolean; onProgress(p: DownloadProgress): void }): Promise<BrowserRuntime> {
-  return createBrowserEngine(opts);
+export async function loadBrowserRuntime(opts: { onProgress(p: DownloadProgress): void }): Promise<BrowserRuntime> {
+  const engine = await createBrowserEngine(opts);
+  return { engine, backend: engine.backend.name };
 }
 
 type RouteResult = { domain: string | null; confidence: number; reason: string; adapter: string | null };
@@ -59,7 +61,7 @@ export async function browserChat(rt: BrowserRuntime, req: PlaygroundRequest, on
     domain: route.domain ?? "none",
     confidence: req.adapters ? "n/a" : route.confidence.toFixed(4),
     adapter: adapters.length ? adapters.map((a) => (a.weight === 1 ? a.id : `${a.id}*${a.weight}`)).join("+") : "none",
-    reason: req.adapters ? "explicit" : route.adapter || route.reason !== "classifier" ? route.reason : "fallback",
+    reason: routeReason(req, route),
     timing: [
       { name: "route", ms: t1 - t0 },
       { name: "adapter-load", ms: t2 - t1 },
@@ -69,6 +71,13 @@ export async function browserChat(rt: BrowserRuntime, req: PlaygroundRequest, on
     completionTokens: n,
     tokensPerSecond: seconds > 0 ? (n - 1) / seconds : 0,
   };
+}
+
+/** The reason chat's `x-lora-route-reason` would give: a domain without a mapped adapter falls back to the base. */
+function routeReason(req: PlaygroundRequest, route: RouteResult): string {
+  if (req.adapters) return "explicit";
+  if (req.model === "base") return "base";
+  return route.reason === "classifier" && !route.adapter ? "fallback" : route.reason;
 }
 
 /** An adapter version's prepared feeds from the Worker, checked against the base this page runs. */

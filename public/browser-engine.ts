@@ -1,20 +1,20 @@
 /**
- * The engine a page runs: the Worker's model package fetched over HTTP, on onnxruntime-web's
- * WebGPU backend when the browser has a GPU adapter, else on the same WASM engine the Worker runs.
+ * The engine a page runs: the Worker's model package fetched over HTTP (progress, Cache API), on
+ * the browser backend (WebGPU, or the Worker's WASM engine where the browser has no adapter).
  */
 import { Engine } from "../src/runtime/engine.ts";
-import { wasmBackend } from "../src/runtime/wasm-backend.ts";
+import { browserBackend } from "../src/runtime/browser-backend.ts";
 import { fetchOrtBinary } from "./ort-binaries.ts";
 import { fetchModelPackage, type DownloadProgress } from "./package-loader.ts";
 
-export type BrowserBackend = "webgpu" | "wasm";
-
 /**
- * @example const { engine, backend } = await createBrowserEngine({ webgpu: true, onProgress: console.log });
+ * @example const engine = await createBrowserEngine({ onProgress: console.log }); engine.backend.name // "webgpu"
  */
-export async function createBrowserEngine(opts: { webgpu: boolean; onProgress(p: DownloadProgress): void }): Promise<{ engine: Engine; backend: BrowserBackend }> {
-  const [pkg, wasm] = await Promise.all([fetchModelPackage(opts.onProgress), fetchOrtBinary("ort-wasm-simd-threaded.wasm")]);
+export async function createBrowserEngine(opts: { prefer?: "webgpu" | "wasm"; onProgress(p: DownloadProgress): void }): Promise<Engine> {
+  const [pkg, backend] = await Promise.all([
+    fetchModelPackage(opts.onProgress),
+    browserBackend({ webgpu: () => fetchOrtBinary("ort-wasm-simd-threaded.asyncify.wasm"), wasm: () => fetchOrtBinary("ort-wasm-simd-threaded.wasm") }, opts.prefer ? { prefer: opts.prefer } : {}),
+  ]);
   // one user: nothing to batch, and one session (the plain graph) in the page's memory
-  const engine = await Engine.create(pkg, { backend: await wasmBackend(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>)), batching: false });
-  return { engine, backend: "wasm" };
+  return Engine.create(pkg, { backend, batching: false });
 }

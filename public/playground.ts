@@ -6,6 +6,7 @@
 import type { AnswerInfo, PlaygroundRequest } from "./answer.ts";
 import { edgeChat, errorMessage } from "./edge-chat.ts";
 import type { BrowserRuntime } from "./browser-chat.ts";
+import type { DownloadProgress } from "./package-loader.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = $<HTMLOListElement>("log");
@@ -61,16 +62,18 @@ function browserRuntime(): Promise<BrowserRuntime> {
     const { loadBrowserRuntime } = await import("./browser-chat.ts");
     progress.hidden = false;
     status.textContent = "Downloading the model…";
+    let last: DownloadProgress = { loaded: 0, total: 0, fromCache: 0 };
     const rt = await loadBrowserRuntime({
-      webgpu: true,
       onProgress: (p) => {
+        last = p;
         progress.max = p.total;
         progress.value = p.loaded;
-        status.textContent = `Downloading the model: ${mib(p.loaded)} of ${mib(p.total)} MiB${p.fromCache ? ` (${mib(p.fromCache)} MiB from the cache)` : ""}`;
+        status.textContent = p.loaded < p.total ? `Downloading the model: ${mib(p.loaded)} of ${mib(p.total)} MiB` : "Starting the engine…";
       },
     });
     progress.hidden = true;
-    status.textContent = `The model runs in this browser on ${rt.backend === "webgpu" ? "WebGPU" : "WASM (no WebGPU adapter)"}.`;
+    const on = rt.backend === "webgpu" ? "WebGPU" : "WASM (this browser has no WebGPU adapter)";
+    status.textContent = `The model runs in this browser on ${on}: ${mib(last.total)} MiB, ${last.fromCache === last.total ? "all" : `${mib(last.fromCache)} MiB`} from the browser's cache.`;
     return rt;
   })().catch((err: unknown) => {
     runtime = undefined;

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
+import { calibrateActivations, calibrationSequences, smoothingScales } from "../src/builder/smooth.ts";
 import { readHfCheckpoint } from "../src/builder/hf-checkpoint.ts";
 import { assembleModelPackage, sha256Hex, writeModelPackage } from "../src/builder/package.ts";
 import { randomLlamaWeights } from "../src/builder/random-weights.ts";
@@ -36,6 +37,9 @@ Options
   --name <name>         package name (default: the directory's name)
   --format <f>          ${WEIGHT_FORMATS.join(" | ")} (default int8: see README "Weight formats")
   --block-size <n>      int4 block size (default 32)
+  --int8-activations <g>  int8: activation scales per "tensor" (default) or per "row" (token)
+  --smooth <alpha>      int8 from a checkpoint: SmoothQuant input scaling of strength alpha in (0, 1],
+                        calibrated by running the fp32 graph on 4 × 512 tokens of the builder's corpus
   --max-rank <n>        largest LoRA rank per projection adapters may use (default 64)
   --dora                also write the DoRA graph variant
   --batch               also write the batched graph variant (concurrent requests, each with its own
@@ -48,7 +52,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function main() {
+async function main() {
   let args;
   try {
     args = parseArgs({
@@ -58,7 +62,7 @@ function main() {
         layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
         context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
         out: { type: "string" }, name: { type: "string" }, format: { type: "string", default: "int8" },
-        "block-size": { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, batch: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "block-size": { type: "string" }, "int8-activations": { type: "string" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, batch: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -138,10 +142,21 @@ function main() {
       source: { kind: "random" as const, seed },
     };
   }
+  const int8Activations = args["int8-activations"];
+  if (int8Activations !== undefined && int8Activations !== "row" && int8Activations !== "tensor") fail(`--int8-activations must be row or tensor, got "${int8Activations}"`);
+  let smooth;
+  if (args.smooth !== undefined) {
+    const alpha = Number(args.smooth);
+    if (!(alpha > 0 && alpha <= 1)) fail(`--smooth must be in (0, 1], got "${args.smooth}"`);
+    if (format !== "int8" || input.source.kind === "random") fail("--smooth applies to int8 packages built from a checkpoint");
+    process.stderr.write(`calibrating int8 smoothing (α = ${alpha}) …\n`);
+    const ranges = await calibrateActivations(input.arch, input.weights, calibrationSequences({ tokenizerJson: input.tokenizerJson, tokenizerConfig: input.tokenizerConfig }, 4, 512));
+    smooth = { scales: smoothingScales(input.arch, input.weights, ranges, alpha), alpha };
+  }
   process.stderr.write(`building the ${format} graph …\n`);
   const blockSize = int(args["block-size"], "--block-size");
   const maxRank = int(args["max-rank"], "--max-rank");
-  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(args.dora ? { dora: true } : {}), ...(args.batch ? { batch: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
+  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(args.dora ? { dora: true } : {}), ...(args.batch ? { batch: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
   writeModelPackage(args.out, files);
   const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
   console.log(
@@ -149,4 +164,4 @@ function main() {
   );
 }
 
-main();
+main().catch((e: Error) => fail(e.message));

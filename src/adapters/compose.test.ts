@@ -3,7 +3,7 @@ import { LoraEdgeError } from "../errors.ts";
 import { NO_LORA } from "../runtime/lora-feeds.ts";
 import type { Architecture, Projection } from "../runtime/manifest.ts";
 import { peftConfig, randomHfWeights, randomPeftTensors, writeSafetensors } from "../../test/reference/hf-checkpoint.ts";
-import { composeAdapters } from "./compose.ts";
+import { composeAdapters, MAX_ADAPTER_WEIGHT } from "./compose.ts";
 import { loadPeftAdapter } from "./load-peft.ts";
 import { transpose } from "./matrix.ts";
 import { projectionModule } from "./modules.ts";
@@ -77,10 +77,26 @@ describe("composeAdapters", () => {
 
   it("refuses non-finite weights, other architectures and summed ranks above max_rank", () => {
     const w = error(() => composeAdapters(arch, [{ adapter: a, weight: NaN }]));
-    expect([w.status, w.code, w.message]).toEqual([400, "invalid_adapter_weight", "adapters[0].weight is NaN; weights must be finite numbers"]);
+    expect([w.status, w.code, w.message]).toEqual([400, "invalid_adapter_weight", "adapters[0].weight is NaN; weights must be finite numbers between -10 and 10"]);
     const m = error(() => composeAdapters({ ...arch, hidden_size: 64 }, [{ adapter: a, weight: 1 }]));
     expect([m.status, m.code]).toEqual([409, "adapter_base_mismatch"]);
     const r = error(() => composeAdapters(arch, [{ adapter: a, weight: 1 }, { adapter: b, weight: 1 }], { maxRank: 8 }));
     expect([r.status, r.code, r.message]).toEqual([400, "rank_too_large", "layer 0 group qkv needs rank 10 for this adapter mix, above the base model's max_rank 8"]);
+  });
+
+  it("bounds composition weights to ±MAX_ADAPTER_WEIGHT, naming the bound and the adapter", () => {
+    for (const weight of [1e308, -11, 10.5]) {
+      const e = error(() => composeAdapters(arch, [{ adapter: a, weight: 0.5 }, { adapter: b, weight }]));
+      expect([e.status, e.code, e.param]).toEqual([400, "invalid_adapter_weight", "adapters.1.weight"]);
+      expect(e.message).toContain(`between -${MAX_ADAPTER_WEIGHT} and ${MAX_ADAPTER_WEIGHT}`);
+    }
+    expect(() => composeAdapters(arch, [{ adapter: a, weight: -MAX_ADAPTER_WEIGHT }, { adapter: b, weight: MAX_ADAPTER_WEIGHT }])).not.toThrow();
+  });
+
+  it("refuses a weight whose product with the factors overflows float32", () => {
+    const huge = { ...b, feeds: b.feeds, layers: b.layers.map((layer) => Object.fromEntries(Object.entries(layer).map(([g, e]) => [g, { ...e, feed: { ...e!.feed, B: e!.feed.B.map(() => 3e38) } }]))) } as typeof b;
+    const e = error(() => composeAdapters(arch, [{ adapter: a, weight: 1 }, { adapter: huge, weight: 2 }]));
+    expect([e.status, e.code]).toEqual([400, "invalid_adapter_weight"]);
+    expect(e.message).toMatch(/overflows float32/);
   });
 });

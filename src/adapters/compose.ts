@@ -25,6 +25,9 @@ export type ComposeOptions = {
   maxRank?: number;
 };
 
+/** Largest |weight| of an adapter in a composition: mixes and negations live well inside it, overflow far outside. */
+export const MAX_ADAPTER_WEIGHT = 10;
+
 /**
  * The feeds for a request. No adapters (or all weights 0) → `NO_LORA`; one adapter at weight 1 →
  * its cached `feeds` (no work, no copy); otherwise a fresh concatenation. Feeds are read-only.
@@ -35,8 +38,8 @@ export type ComposeOptions = {
 export function composeAdapters(arch: Architecture, adapters: readonly WeightedAdapter[], options: ComposeOptions = {}): LoraFeeds {
   const want = dimsOf(arch);
   for (const [i, { adapter, weight }] of adapters.entries()) {
-    if (typeof weight !== "number" || !Number.isFinite(weight)) {
-      throw new LoraEdgeError(400, "invalid_adapter_weight", `adapters[${i}].weight is ${weight}; weights must be finite numbers`, { param: "adapters" });
+    if (typeof weight !== "number" || !Number.isFinite(weight) || Math.abs(weight) > MAX_ADAPTER_WEIGHT) {
+      throw new LoraEdgeError(400, "invalid_adapter_weight", `adapters[${i}].weight is ${weight}; weights must be finite numbers between -${MAX_ADAPTER_WEIGHT} and ${MAX_ADAPTER_WEIGHT}`, { param: `adapters.${i}.weight` });
     }
     if ((Object.keys(want) as (keyof PreparedDims)[]).some((k) => adapter.dims[k] !== want[k])) {
       throw new LoraEdgeError(409, "adapter_base_mismatch", `adapters[${i}] was prepared for dims ${JSON.stringify(adapter.dims)}, the base has ${JSON.stringify(want)}`, { param: "adapters" });
@@ -80,7 +83,12 @@ function concatenate(parts: { feed: GroupFeed; weight: number }[], { in: n, out 
     for (let i = 0; i < n; i++) A.set(feed.A.subarray(i * r, (i + 1) * r), i * R + offset);
     const dst = offset * out;
     if (weight === 1) B.set(feed.B, dst);
-    else for (let k = 0; k < r * out; k++) B[dst + k] = weight * feed.B[k]!;
+    else {
+      for (let k = 0; k < r * out; k++) {
+        B[dst + k] = weight * feed.B[k]!;
+        if (!Number.isFinite(B[dst + k]!)) throw new LoraEdgeError(400, "invalid_adapter_weight", `weight ${weight} times an adapter's factors overflows float32; use a smaller weight`, { param: "adapters" });
+      }
+    }
     offset += r;
   }
   return { rank: R, A, B };

@@ -256,6 +256,35 @@ describe("prepareAdapter: feeds equal the float64 merged weights", () => {
   });
 });
 
+describe("prepareAdapter refuses scaled factors that overflow float32", () => {
+  const refused = (f: Fixture) => {
+    try {
+      prepareFixture(f);
+    } catch (e) {
+      return e as LoraEdgeError;
+    }
+    throw new Error("prepared an adapter whose scaled factors overflow");
+  };
+  const plain = fixtures.plain;
+  it.each([
+    ["lora_alpha 1e308", () => ({ ...plain(), config: { ...plain().config, lora_alpha: 1e308 } })],
+    ["alpha_pattern 1e300 on one module", () => ({ ...plain(), config: { ...plain().config, alpha_pattern: { "layers.1.mlp.down_proj": 1e300 } } })],
+    [
+      "weights near float32's limit at scaling 2",
+      () => {
+        const f = plain();
+        for (const [k, t] of f.tensors) if (k.includes("lora_B")) t.data.fill(3e38);
+        return f;
+      },
+    ],
+  ])("%s → 400 non_finite_weight naming the module", (_, make) => {
+    const e = refused(make());
+    expect(e).toBeInstanceOf(LoraEdgeError);
+    expect([e.status, e.code]).toEqual([400, "non_finite_weight"]);
+    expect(e.message).toMatch(/model\.layers\.\d\.(self_attn|mlp)\.\w+_proj: lora_B × scaling .* overflows float32/);
+  });
+});
+
 describe("composeAdapters: weighted composition is exact", () => {
   it("three adapters with different ranks, targets, layers and dtypes: W + Σ wᵢ·sᵢ·BᵢAᵢ", () => {
     const a: Fixture = { config: { r: 2, lora_alpha: 4, target_modules: ["q_proj", "k_proj", "down_proj"] }, dtype: "F32", tensors: randomPeftTensors(hf, { r: 2, targets: ["q_proj", "k_proj", "down_proj"], seed: 21 }), scaling: () => loraScaling(2, 4) };

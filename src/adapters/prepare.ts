@@ -102,6 +102,9 @@ export function prepareAdapter(peft: PeftAdapter, arch: Architecture, options: P
       const { in: n, out } = projectionShape(arch, p);
       const At = transpose(m.A, m.rank, n); // [r, in] → [in, r]
       const sBt = transpose(m.B, out, m.rank, m.scaling); // [out, r] → [r, out], × s
+      // lora_alpha 1e308, alpha_pattern 1e300 or weights near float32's limit overflow here
+      const bad = sBt.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw refusal("non_finite_weight", `${m.name}: lora_B × scaling (${m.scaling}) is ${sBt[bad]} at index ${bad}: the scaled factor overflows float32 (check lora_alpha, alpha_pattern and the weights)`, "adapter_model.safetensors");
       const f: ProjectionFactors = { rank: m.rank, At, sBt };
       if (m.magnitude) {
         if (!options.baseWeight) {

@@ -17,10 +17,10 @@
  * | 400    | `unsupported_dtype`           | a tensor is not F32/F16/BF16                                          | `adapter_model.safetensors` |
  * | 400    | `shape_mismatch`              | a tensor's shape differs from what the base and the config imply     | `adapter_model.safetensors` |
  * | 400    | `rank_too_large`              | a module's rank, or a group's summed rank, exceeds max_rank           | `adapter_config.json` / `adapters` |
- * | 400    | `non_finite_weight`           | a NaN or ±Inf in a tensor                                             | `adapter_model.safetensors` |
+ * | 400    | `non_finite_weight`           | a NaN or ±Inf in a tensor, or in lora_B × scaling (prepare.ts)       | `adapter_model.safetensors` |
  * | 400    | `dora_unsupported`            | DoRA without base weights to compute its scale                        | `adapter_config.json`      |
  * | 400    | `dora_composition_unsupported`| a DoRA adapter composed with others or with weight ≠ 1 (compose.ts)   | `adapters`                 |
- * | 400    | `invalid_adapter_weight`      | a composition weight that is not a finite number (compose.ts)         | `adapters`                 |
+ * | 400    | `invalid_adapter_weight`      | a composition weight not finite, beyond ±MAX_ADAPTER_WEIGHT, or overflowing the factors (compose.ts) | `adapters` |
  * | 500    | `invalid_base_weight`         | the runtime's dequantized base weight has the wrong size (prepare.ts) | —                          |
  * | 409    | `adapter_base_mismatch`       | a prepared adapter was made for another architecture                  | `adapters`                 |
  * | 500    | `invalid_prepared_adapter`    | a stored prepared adapter is corrupt (prepare.ts)                     | `prepared`                 |

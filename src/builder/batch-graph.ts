@@ -16,9 +16,11 @@
  *
  * LoRA: the rows that carry an adapter (`lora_rows`) have theirs stacked, `A` `[B', in, r]` and
  * `B` `[B', r, out]` with r the largest rank among them; a row of smaller rank is zero-padded, which
- * adds exact zeros; a row without an adapter takes no part in the side path and is the base. Activations are quantized per token for int8 (the plain
- * graph's DynamicQuantizeMatMul quantizes per tensor, which would make a row's output depend on
- * the other rows).
+ * adds exact zeros; a row without an adapter takes no part in the side path and is the base.
+ *
+ * int8 activations are quantized per token (llama-graph.ts's `int8Activations: "row"` path), never
+ * per tensor as the plain graph's default DynamicQuantizeMatMul does, which would make a row's
+ * output depend on the other rows.
  */
 import type { GraphBuilder } from "./onnx.ts";
 import { batchIo } from "../runtime/manifest.ts";
@@ -56,19 +58,6 @@ export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, 
   const base3 = g.op("Reshape", [base, g.op("Concat", [rows.shapeBS, g.i64([N])], { axis: 0 })]); // [B, S, N]
   const y3 = g.op("ScatterND", [base3, g.op("Unsqueeze", [rows.loraRows, g.i64([1])]), delta], { reduction: "add" });
   return g.op("Reshape", [y3, g.i64([-1, N])]);
-}
-
-/**
- * `x · W` with int8 weights `q` `[K, N]` (scale per column) and activations quantized per token,
- * symmetric: `x ≈ s·x_q`, `s = max|x| / 127` per row, `x_q` int8; integer products in int32. Signed
- * × signed on purpose: x86's unsigned × signed int8 kernels (AVX2) saturate 16-bit pair sums.
- */
-export function perTokenInt8Linear(g: GraphBuilder, x: string, q: string, scale: string, bias?: string): string {
-  const s = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [N, 1]
-  const xq = g.op("Cast", [g.op("Round", [g.op("Div", [x, s])])], { to: 3 /* int8 */ });
-  const acc = g.op("MatMulInteger", [xq, q]); // [N, N_out] int32
-  const y = g.op("Mul", [g.op("Mul", [g.op("Cast", [acc], { to: 1 }), s]), scale]);
-  return bias ? g.op("Add", [y, bias]) : y;
 }
 
 /** The last position of each row, `[N, d]` → `[B, d]` (what the next token is sampled from). */

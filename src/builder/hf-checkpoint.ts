@@ -1,7 +1,8 @@
 /**
  * Read a Hugging Face checkpoint directory as `save_pretrained` writes it for LlamaForCausalLM,
  * Qwen2ForCausalLM and SmolLM-style models: `config.json`, `model.safetensors` or sharded
- * `model.safetensors.index.json`, and the tokenizer files. Tensors may be F32, F16 or BF16.
+ * `model.safetensors.index.json`, and the tokenizer files (the chat template from tokenizer_config.json
+ * or chat_template.jinja). Tensors may be F32, F16 or BF16; RoPE plain or Llama 3 scaled.
  */
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -33,15 +34,24 @@ const hfConfigSchema = z.looseObject({
   dtype: z.string().optional(),
 });
 
+const llama3ScalingSchema = z.object({
+  factor: z.number().positive(),
+  low_freq_factor: z.number().positive(),
+  high_freq_factor: z.number().positive(),
+  original_max_position_embeddings: z.number().int().positive(),
+});
+
 /** `config.json` → the manifest's architecture; refuses what the graph does not implement. */
 export function architectureFromHfConfig(json: unknown): Architecture {
   const c = hfConfigSchema.parse(json);
   const arch = c.architectures?.[0] ?? "";
   if (!SUPPORTED.includes(arch)) throw new Error(`config.json: architectures[0] is "${arch}"; supported: ${SUPPORTED.join(", ")}`);
   if (c.hidden_act !== "silu") throw new Error(`config.json: hidden_act "${c.hidden_act}" is not supported (SwiGLU with silu only)`);
-  if (c.rope_scaling) throw new Error("config.json: rope_scaling is not supported yet");
-  const ropeType = c.rope_parameters?.rope_type ?? "default";
-  if (ropeType !== "default") throw new Error(`config.json: rope_type "${ropeType}" is not supported yet (default RoPE only)`);
+  // transformers < 5 writes `rope_scaling: {rope_type | type, factor, ...}`; ≥ 5 `rope_parameters: {rope_type, rope_theta, factor, ...}`
+  const scaling = (c.rope_scaling ?? c.rope_parameters ?? {}) as Record<string, unknown>;
+  const ropeType = String(scaling["rope_type"] ?? scaling["type"] ?? "default");
+  if (ropeType !== "default" && ropeType !== "llama3") throw new Error(`config.json: rope_type "${ropeType}" is not supported (default and llama3 are)`);
+  const rope_scaling = ropeType === "llama3" ? llama3ScalingSchema.parse(scaling) : undefined;
   if (c.use_sliding_window) throw new Error("config.json: sliding-window attention is not supported");
   return {
     family: "llama",
@@ -55,6 +65,7 @@ export function architectureFromHfConfig(json: unknown): Architecture {
     head_dim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
     max_position_embeddings: c.max_position_embeddings,
     rope_theta: c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000,
+    ...(rope_scaling ? { rope_scaling: { rope_type: "llama3" as const, ...rope_scaling } } : {}),
     rms_norm_eps: c.rms_norm_eps,
     tie_word_embeddings: c.tie_word_embeddings,
     // Qwen2 always has q/k/v bias; Llama only with attention_bias
@@ -71,6 +82,17 @@ export type HfCheckpoint = {
   tokenizerConfig: unknown;
   generationConfig: unknown;
 };
+
+/**
+ * transformers ≥ 5 saves the chat template to `chat_template.jinja` instead of tokenizer_config.json;
+ * the package carries it in tokenizer_config.json, where the runtime reads it.
+ */
+function withChatTemplate(dir: string, config: unknown): unknown {
+  const file = join(dir, "chat_template.jinja");
+  const c = config as Record<string, unknown>;
+  if (c["chat_template"] !== undefined || !existsSync(file)) return config;
+  return { ...c, chat_template: readFileSync(file, "utf8") };
+}
 
 /**
  * @example const ckpt = readHfCheckpoint("./SmolLM-135M-Instruct"); buildModelPackage({ ...ckpt, ... })
@@ -99,7 +121,7 @@ export function readHfCheckpoint(dir: string): HfCheckpoint {
     dtype: [...dtypes].sort().join("+"),
     weights,
     tokenizerJson: readJson("tokenizer.json"),
-    tokenizerConfig: readJson("tokenizer_config.json"),
+    tokenizerConfig: withChatTemplate(dir, readJson("tokenizer_config.json")),
     generationConfig: existsSync(join(dir, "generation_config.json")) ? readJson("generation_config.json") : {},
   };
 }

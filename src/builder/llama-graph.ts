@@ -13,7 +13,7 @@
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
-import { batchPositionsAndMask, lastPositionRows, perRowLora, perTokenInt8Linear } from "./batch-graph.ts";
+import { batchPositionsAndMask, lastPositionRows, perRowLora } from "./batch-graph.ts";
 import { quantizeInt4, quantizeInt8, quantizeRowsInt8 } from "./quantize.ts";
 import { batchIo, groupLayout, io, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
@@ -28,9 +28,28 @@ export type GraphOptions = {
   blockSize?: number;
   /** false: no LoRA inputs at all (the plain base graph, for bit-identity checks and benchmarks). */
   lora?: boolean;
-  /** The batched variant: rows with their own adapters, positions and caches (src/builder/batch-graph.ts). */
+  /**
+   * int8 only: per-input-channel smoothing scales `s` `[in]` by weight name (`layers.{l}.{group}.weight`, `lm_head`).
+   * The base path computes `(x / s) · (diag(s) · W)`, exactly `x · W` in real arithmetic, but the
+   * activation quantized per tensor has its outlier channels divided down (SmoothQuant) while the
+   * per-column weight quantization absorbs `s`. The LoRA side path still reads `x`.
+   */
+  smooth?: SmoothScales;
+  /**
+   * int8 only: how activations are quantized at run time. "tensor" (default): one scale for the
+   * whole `[S, in]` input, `DynamicQuantizeMatMul`, one node. "row": one scale per token, computed in
+   * the graph (max|x| per row, Round, Cast, `MatMulIntegerToFloat`, rescale): a token with huge
+   * activations (the first one, typically) no longer coarsens every other token of a prefill.
+   */
+  int8Activations?: "tensor" | "row";
+  /** The batched variant: rows with their own adapters, positions and caches (src/builder/batch-graph.ts); int8 activations per row. */
   batch?: boolean;
+  /** Expose each projection group's input as an output `tap.{l}.{group}` `[S, in]`, and lm_head's as `tap.lm_head` (calibration). */
+  taps?: boolean;
 };
+
+/** Smoothing scales `[in]` per linear weight name; see `GraphOptions.smooth`. */
+export type SmoothScales = Map<string, Float32Array>;
 
 /** Where each base weight lives in the external weights blob (for DoRA preparation and tests). */
 export type WeightIndexEntry = { name: string; offset: number; bytes: number; dtype: ElemType; dims: number[] };
@@ -67,17 +86,39 @@ function transpose(a: Float32Array, n: number, m: number): Float32Array {
   return t;
 }
 
+/**
+ * RoPE inverse frequencies `[hd/2]`, in float32 as transformers computes them, with Llama 3's
+ * scaling when the architecture has it: wavelengths longer than `original / low_freq_factor` are
+ * slowed by `factor`, shorter than `original / high_freq_factor` kept, and those between blended.
+ */
+export function ropeInvFreq(arch: Architecture): Float32Array {
+  const f = Math.fround;
+  const hd = arch.head_dim;
+  const inv = Float32Array.from({ length: hd / 2 }, (_, j) => 1 / Math.pow(arch.rope_theta, (2 * j) / hd));
+  const sc = arch.rope_scaling;
+  if (!sc) return inv;
+  const lowWavelen = sc.original_max_position_embeddings / sc.low_freq_factor;
+  const highWavelen = sc.original_max_position_embeddings / sc.high_freq_factor;
+  return inv.map((w) => {
+    const wavelen = f((2 * Math.PI) / w);
+    if (wavelen < highWavelen) return w;
+    if (wavelen > lowWavelen) return f(w / sc.factor);
+    const smooth = f(f(f(sc.original_max_position_embeddings / wavelen) - sc.low_freq_factor) / (sc.high_freq_factor - sc.low_freq_factor));
+    return f(f(f(f(1 - smooth) * w) / sc.factor) + f(smooth * w));
+  });
+}
+
 /** Rotary tables `[maxPos, hd]` in HF's convention: `emb = cat(freqs, freqs)`. */
 function ropeTables(arch: Architecture) {
   const hd = arch.head_dim;
   const half = hd / 2;
+  const invFreq = ropeInvFreq(arch);
   const cos = new Float32Array(arch.max_position_embeddings * hd);
   const sin = new Float32Array(arch.max_position_embeddings * hd);
   for (let p = 0; p < arch.max_position_embeddings; p++) {
     for (let j = 0; j < half; j++) {
-      const invFreq = 1 / Math.pow(arch.rope_theta, (2 * j) / hd);
-      // HF computes inv_freq and the angle in float32; match its rounding so long positions agree.
-      const angle = Math.fround(p * Math.fround(invFreq));
+      // HF computes the angle in float32; match its rounding so long positions agree.
+      const angle = Math.fround(p * invFreq[j]!);
       cos[p * hd + j] = cos[p * hd + j + half] = Math.cos(angle);
       sin[p * hd + j] = sin[p * hd + j + half] = Math.sin(angle);
     }
@@ -109,34 +150,61 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const blockSize = opts.blockSize ?? 32;
   if (opts.batch && opts.dora) throw new Error("the batched graph has no DoRA variant (DoRA requests run unbatched)");
 
-  /** A linear layer `[S, K] · [K, N]` in the chosen weight format, with an optional bias input. */
-  const linear = (x: string, name: string, wKN: Float32Array, K: number, N: number, bias?: string): string => {
+  /**
+   * A linear layer's weight `[K, N]` as initializers in the chosen format, and the function that
+   * applies it to an `[S, K]` input (with an optional bias). `table` names the stored values and
+   * per-column scales, so the tied embedding can gather its rows from lm_head's one table.
+   */
+  const linearWeight = (name: string, wKN: Float32Array, K: number, N: number) => {
     if (opts.format === "fp32") {
-      const y = g.op("MatMul", [x, g.initializer(name, wKN, [K, N])]);
-      return bias ? g.op("Add", [y, bias]) : y;
+      const W = g.initializer(name, wKN, [K, N]);
+      const apply = (x: string, bias?: string) => {
+        const y = g.op("MatMul", [x, W]);
+        return bias ? g.op("Add", [y, bias]) : y;
+      };
+      return { apply, table: { values: W, scale: undefined, smooth: undefined } };
     }
     if (opts.format === "int8") {
+      const s = opts.smooth?.get(name);
+      // the weight's rows take s, the input is divided by it: (x / s) · (diag(s) · W) = x · W
+      if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
+      const smooth = s ? g.initializer(`${name}.smooth`, s, [K]) : undefined;
       const { q, scale } = quantizeInt8(wKN, K, N);
-      const inputs = [x, g.initializer(`${name}.q`, q, [K, N]), g.initializer(`${name}.scale`, scale, [N]), g.initializer(`${name}.zero`, new Int8Array(N), [N])];
-      if (opts.batch) return perTokenInt8Linear(g, x, inputs[1]!, inputs[2]!, bias);
-      if (bias) inputs.push(bias);
-      return g.op("DynamicQuantizeMatMul", inputs, {}, { domain: "com.microsoft" });
+      const Q = g.initializer(`${name}.q`, q, [K, N]);
+      const scaleName = g.initializer(`${name}.scale`, scale, [N]);
+      const zero = opts.int8Activations === "row" ? undefined : g.initializer(`${name}.zero`, new Int8Array(N), [N]);
+      // per row also in the batched graph (its rows must not share a scale); `zero` still written, so both graphs share one weights file
+      const perRow = !zero || opts.batch;
+      const apply = (x: string, bias?: string) => {
+        if (smooth) x = g.op("Div", [x, smooth]);
+        if (perRow) {
+          // per-row (per-token) symmetric int8: r = max|x_row| / 127, xq = round(x / r); y = (xq · q) · r · scale
+          const r = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [S, 1]
+          const xq = g.op("Cast", [g.op("Round", [g.op("Div", [x, r])])], { to: 3 }); // int8
+          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName], {}, { domain: "com.microsoft" }), r]);
+          return bias ? g.op("Add", [y, bias]) : y;
+        }
+        return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero!, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
+      };
+      return { apply, table: { values: Q, scale: scaleName, smooth } };
     }
     const q4 = quantizeInt4(wKN, K, N, blockSize);
     const blocks = Math.ceil(K / blockSize);
-    const inputs = [
-      x,
+    const weights = [
       g.initializer(`${name}.q4`, q4.packed, [N, blocks, blockSize / 2]),
       g.initializer(`${name}.scales`, q4.scales, [N * blocks]),
       g.initializer(`${name}.zeros`, q4.zeros, [N * Math.ceil(blocks / 2)]),
     ];
-    if (bias) inputs.push("", bias); // g_idx unused
-    return g.op("MatMulNBits", inputs, { K, N, bits: 4, block_size: blockSize }, { domain: "com.microsoft" });
+    const apply = (x: string, bias?: string) =>
+      g.op("MatMulNBits", [x, ...weights, ...(bias ? ["", bias] : [])], { K, N, bits: 4, block_size: blockSize }, { domain: "com.microsoft" }); // g_idx unused
+    return { apply, table: undefined };
   };
+  const linear = (x: string, name: string, wKN: Float32Array, K: number, N: number, bias?: string): string => linearWeight(name, wKN, K, N).apply(x, bias);
 
   /** One projection group: base + LoRA side path (+ DoRA scale), then bias. */
   const projectGroup = (x: string, layer: number, group: LoraGroupName, bias?: Float32Array): string => {
     const { in: K, out: N } = groupLayout(arch, group);
+    if (opts.taps) g.output(x, "float32", ["S", K], `tap.${layer}.${group}`);
     const biasName = bias ? g.initializer(`layers.${layer}.${group}.bias`, bias, [N]) : undefined;
     const fusedBias = opts.dora ? undefined : biasName;
     const base = linear(x, `layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, fusedBias);
@@ -166,10 +234,20 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const batch = opts.batch ? batchPositionsAndMask(g, ids) : undefined;
   const flatIds = g.op("Reshape", [ids, g.i64([-1])]); // [S]
 
-  // token embedding
+  // token embedding; tied to lm_head (fp32, int8): one table [d, V], rows gathered as its columns
   const embed = need(w, "model.embed_tokens.weight"); // [V, d]
+  const head = arch.tie_word_embeddings && opts.format !== "int4" ? linearWeight("lm_head", transpose(embed, V, d), d, V) : undefined;
   let h: string;
-  if (opts.format === "fp32") {
+  if (head?.table) {
+    const { values, scale, smooth } = head.table;
+    const cols = g.op("Transpose", [g.op("Gather", [values, flatIds], { axis: 1 })], { perm: [1, 0] }); // [S, d]
+    if (!scale) h = cols;
+    else {
+      const rowScale = g.op("Unsqueeze", [g.op("Gather", [scale, flatIds], { axis: 0 }), g.i64([1])]);
+      h = g.op("Mul", [g.op("Cast", [cols], { to: 1 }), rowScale]);
+      if (smooth) h = g.op("Div", [h, smooth]); // the table holds diag(s)·W
+    }
+  } else if (opts.format === "fp32") {
     h = g.op("Gather", [g.initializer("embed_tokens", embed, [V, d]), flatIds], { axis: 0 });
   } else {
     // int8 rows with one scale per row; only the S gathered rows are dequantized
@@ -263,9 +341,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   // final residual + norm, logits for the last `logits_to_keep` positions only
   const finalW = g.initializer("norm", need(w, "model.norm.weight"), [d]);
   const final = g.opN("SkipSimplifiedLayerNormalization", [h, residualAdd!, finalW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 })[0]!;
+  if (opts.taps) g.output(final, "float32", ["S", d], "tap.lm_head");
   const lastRows = batch ? lastPositionRows(g, final, batch.shapeBS, d) : g.op("Slice", [final, g.op("Neg", [keep!]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
-  const head = arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"); // [V, d]
-  const logits = linear(lastRows, "lm_head", transpose(head, V, d), d, V);
+  const logits = (head ?? linearWeight("lm_head", transpose(arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"), V, d), d, V)).apply(lastRows);
   g.output(logits, "float32", [opts.batch ? "B" : "K", V], io.logits);
 
   // present outputs are named by their nodes; declare them as graph outputs

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildLlamaGraph, type HfWeights } from "./llama-graph.ts";
+import { buildLlamaGraph, type HfWeights, type SmoothScales } from "./llama-graph.ts";
 import { PROJECTIONS, type Architecture, type ModelManifest, type WeightFormat } from "../runtime/manifest.ts";
 
 export type BuildPackageOptions = {
@@ -25,6 +25,10 @@ export type BuildPackageOptions = {
   blockSize?: number;
   /** false: a graph without LoRA inputs (benchmarks and bit-identity checks only). */
   lora?: boolean;
+  /** int8: SmoothQuant scales (smooth.ts) and the α they were computed with. */
+  smooth?: { scales: SmoothScales; alpha: number };
+  /** int8: activation scales per tensor (default) or per row (see `GraphOptions.int8Activations`). */
+  int8Activations?: "tensor" | "row";
 };
 
 const SCHEMES: Record<WeightFormat, string> = {
@@ -32,6 +36,13 @@ const SCHEMES: Record<WeightFormat, string> = {
   int8: "int8 symmetric per output channel, com.microsoft.DynamicQuantizeMatMul (activations quantized per tensor at run time)",
   int4: "4-bit asymmetric blocks along the input, com.microsoft.MatMulNBits",
 };
+
+function schemeOf(o: BuildPackageOptions): string {
+  if (o.format !== "int8") return SCHEMES[o.format];
+  const parts = [o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8];
+  if (o.smooth) parts.push(`SmoothQuant input scaling (α = ${o.smooth.alpha}) calibrated on the builder's corpus`);
+  return parts.join("; ");
+}
 
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -50,7 +61,10 @@ export function parameterCount(weights: HfWeights): number {
  * @example const { files, manifest } = assembleModelPackage({ name: "demo", arch, weights, format: "int8", source: { kind: "random", seed: 1 }, ... })
  */
 export function assembleModelPackage(o: BuildPackageOptions): { files: Record<string, Uint8Array>; manifest: ModelManifest } {
-  const graphOpts = { format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.lora === false ? { lora: false } : {}) };
+  const graphOpts = {
+    format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.lora === false ? { lora: false } : {}), ...(o.smooth ? { smooth: o.smooth.scales } : {}),
+    ...(o.int8Activations ? { int8Activations: o.int8Activations } : {}),
+  };
   const plain = buildLlamaGraph(o.arch, o.weights, graphOpts).serialize({ weightsPath: "model.weights", docString: `lora-edge ${o.name}` });
   const files: Record<string, Uint8Array | string> = {
     "model.onnx": plain.model,
@@ -79,7 +93,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     name: o.name,
     architecture: o.arch,
     parameters: parameterCount(o.weights),
-    quantization: { weights: o.format, scheme: SCHEMES[o.format], ...(o.format === "int4" ? { block_size: o.blockSize ?? 32 } : {}) },
+    quantization: { weights: o.format, scheme: schemeOf(o), ...(o.format === "int4" ? { block_size: o.blockSize ?? 32 } : {}) },
     lora: { targets: [...PROJECTIONS], max_rank: o.maxRank ?? 64, ...(o.dora ? { dora_graph: "model.dora.onnx" } : {}) },
     files: {
       graph: entry("model.onnx"),

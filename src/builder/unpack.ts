@@ -25,7 +25,12 @@ export function unpackModelPackage(pkg: ModelPackage): { arch: Architecture; wei
   const tensor = <T extends Float32Array | Int8Array | Uint8Array>(name: string, Ctor: new (b: ArrayBuffer) => T): T => readWeightTensor(manifest, pkg.weights, name, Ctor);
   const w: HfWeights = new Map();
   const { vocab_size: V, hidden_size: d } = a;
-  if (format === "fp32") {
+  // the served lm_head, quantized on its own: unpacked as an untied head so nothing is re-derived
+  const head = readLinearWeight(manifest, pkg.weights, "lm_head", d, V); // [d, V]
+  if (!manifest.weights_index["embed_tokens"] && !manifest.weights_index["embed_tokens.q"]) {
+    // tied: the embedding's rows are lm_head's one table read back
+    w.set("model.embed_tokens.weight", toLinear(head, d, V));
+  } else if (format === "fp32") {
     w.set("model.embed_tokens.weight", tensor("embed_tokens", Float32Array));
   } else {
     const q = tensor("embed_tokens.q", Int8Array);
@@ -49,8 +54,6 @@ export function unpackModelPackage(pkg: ModelPackage): { arch: Architecture; wei
     }
   }
   w.set("model.norm.weight", tensor("norm", Float32Array));
-  // the served lm_head, quantized on its own: unpacked as an untied head so nothing is re-derived
-  const head = readLinearWeight(manifest, pkg.weights, "lm_head", d, V); // [d, V]
   w.set("lm_head.weight", toLinear(head, d, V));
   return { arch: { ...a, tie_word_embeddings: false }, weights: w };
 }

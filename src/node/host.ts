@@ -36,7 +36,7 @@ export type NodeHostOptions = {
   blobDir: string;
   /** the engine's backend; default onnxruntime-node with its default threads */
   backend?: EngineBackend;
-  /** limits (the Worker's var names); default: from the environment */
+  /** limits (the Worker's var names); default: `nodeLimits(process.env)` */
   limits?: Limits;
   adminToken?: string | undefined;
   /** the router artifact; default models/router/router.json */
@@ -65,11 +65,17 @@ export type NodeHost = {
 
 const ROUTER_PATH = new URL("../../models/router/router.json", import.meta.url);
 /**
- * Generation memory of a Node host unless `MEMORY_BUDGET_BYTES` says otherwise: a process has the
- * machine's RAM, not an isolate's 128 MB (SmolLM2-135M's KV cache is ~46 KB per token, so 1 GiB
- * holds ~40 requests of 512 tokens).
+ * A Node host's limits: the Worker's names and defaults, except what a process with the machine's
+ * RAM (not an isolate's 128 MB) can afford. Generation memory 1 GiB (SmolLM2-135M's KV cache is
+ * ~46 KB per token, so ~40 requests of 512 tokens); adapter tiers sized for a 135 M base, whose r=16
+ * all-projection adapter is ~20 MiB of prepared feeds and ~10 MiB stored: hot 256 MiB (~12), warm
+ * 1 GiB (~100). The environment overrides each.
+ *
+ * @example nodeLimits(process.env).ADAPTER_HOT_BYTES // 268435456 unless ADAPTER_HOT_BYTES is set
  */
-const NODE_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
+export function nodeLimits(env: Record<string, unknown>): Limits {
+  return readLimits({ MEMORY_BUDGET_BYTES: 1 << 30, ADAPTER_HOT_BYTES: 256 << 20, ADAPTER_CACHE_BYTES: 1 << 30, ...env });
+}
 
 /** Load the model, create the engine and open the registry. */
 export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
@@ -87,10 +93,10 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
     },
   };
   const routerArtifact = JSON.parse(await readFile(o.routerPath ?? ROUTER_PATH, "utf8")) as unknown;
-  const limits = o.limits ?? readLimits({ MEMORY_BUDGET_BYTES: NODE_MEMORY_BUDGET_BYTES, ...process.env });
+  const limits = o.limits ?? nodeLimits(process.env);
   let db: SqliteDatabase | undefined;
   try {
-    db = openSqlite(o.dbPath);
+    db = await openSqlite(o.dbPath);
     const blobs = await openBlobDirectory(o.blobDir);
     const registry = new SqlRegistry(db, blobs);
     const shared = {

@@ -2,7 +2,7 @@
  * `npm start`: lora-edge's API served from Node (the same `createApp` as the Worker) on
  * onnxruntime-node, with the registry in SQLite and a blob directory. `npm start -- --help`.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -77,16 +77,16 @@ function parse() {
   };
 }
 
-/** The default model is built on first start; any other folder must already hold a package. */
+/** The default model is built on first start (progress on stderr); any other folder must already hold a package. */
 function ensureModel(dir: string): void {
   if (existsSync(join(dir, "manifest.json"))) return;
-  if (resolve(dir) !== resolve(DEFAULT_MODEL)) fail(`${dir} holds no model package (manifest.json); build one with \`npm run build-model\`, or serve the demo: npm start -- --model models/demo`);
+  const demo = "serve the demo instead: npm start -- --model models/demo";
+  if (resolve(dir) !== resolve(DEFAULT_MODEL)) fail(`${dir} holds no model package (manifest.json); build one with \`npm run build-model\`, or ${demo}`);
+  const scripts = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+  if (!scripts["model:smollm2"]) fail(`cannot build ${dir}: this checkout has no \`model:smollm2\` script; ${demo}`);
   process.stderr.write(`lora-edge: ${dir} is missing; building it with \`npm run model:smollm2\` (once; cached afterwards)\n`);
-  const built = spawnSync("npm", ["run", "--silent", "model:smollm2"], { stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
-  if (built.status !== 0 || !existsSync(join(dir, "manifest.json"))) {
-    const why = /Missing script/.test(built.stderr ?? "") ? "this checkout has no `model:smollm2` script yet" : `\`npm run model:smollm2\` failed (${(built.stderr ?? "").trim().split("\n").pop() || `exit ${built.status}`})`;
-    fail(`cannot build ${dir}: ${why}; serve the demo instead: npm start -- --model models/demo`);
-  }
+  const built = spawnSync("npm", ["run", "--silent", "model:smollm2"], { stdio: ["ignore", "inherit", "inherit"] });
+  if (built.status !== 0 || !existsSync(join(dir, "manifest.json"))) fail(`cannot build ${dir}: \`npm run model:smollm2\` failed (exit ${built.status ?? built.signal}, see above); ${demo}`);
 }
 
 const config = parse();

@@ -10,6 +10,7 @@ import type { SeedAdapter } from "../registry/seed.ts";
 /** Base model name → folder of its domain adapters (relative to the repository root). */
 export const SEED_ADAPTER_DIRS: Readonly<Record<string, string>> = {
   demo: "models/demo-adapters",
+  "smollm2-135m": "models/adapters/smollm2",
 };
 
 /** The domain adapters in `dir` (sorted by domain), or none if it does not exist. */

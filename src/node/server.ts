@@ -26,6 +26,10 @@ export function startServer(fetch: (req: Request) => Response | Promise<Response
       const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
       resolve({ port: info.port, url: `http://${host}:${info.port}`, close: (graceMs = 30_000) => closeGracefully(server, graceMs) });
     }) as Server;
+    // idle keep-alive connections outlive a load balancer's (60 s is common), so the balancer, not
+    // this server, closes them: no request is sent on a socket the server is closing
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     server.once("error", reject);
   });
 }

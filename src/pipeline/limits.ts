@@ -1,5 +1,5 @@
 /**
- * Request limits, read from the Worker's vars (wrangler.toml) with safe defaults.
+ * Request limits and HTTP policy, read from the Worker's vars (wrangler.toml) with safe defaults.
  */
 import { z } from "zod";
 
@@ -11,6 +11,14 @@ export const limitsSchema = z.object({
   MAX_TOKENS_DEFAULT: num(128),
   MAX_TOKENS_LIMIT: num(512),
   MAX_UPLOAD_BYTES: num(64 * 1024 * 1024),
+  /** A chat request's JSON body (413 above it). */
+  MAX_CHAT_BODY_BYTES: num(1024 * 1024),
+  /** A `PUT /v1/domains/{d}` body, examples included (413 above it; the registry row must fit the store). */
+  MAX_DOMAIN_BODY_BYTES: num(1024 * 1024),
+  /** Origins browsers may call the public API from (chat, models, route, healthz): `*`, a comma-separated list, or empty for none. */
+  CORS_ORIGINS: z.string().catch("*"),
+  /** Origins for the admin API (adapters, domains); empty (the default) sends no CORS headers. */
+  ADMIN_CORS_ORIGINS: z.string().catch(""),
   MAX_ADAPTER_RANK: num(64),
   /** warm tier: adapters' compact stored forms */
   ADAPTER_CACHE_BYTES: num(32 * 1024 * 1024),

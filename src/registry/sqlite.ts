@@ -11,7 +11,7 @@
  * processes it locks the file with a `<file>.lock` directory, and a statement that finds it locked is
  * retried for a while before it fails (a 503 to the client).
  *
- * @example const db = openSqlite("/var/lib/lora-edge/registry.sqlite"); // created and migrated on first use
+ * @example const db = await openSqlite("/var/lib/lora-edge/registry.sqlite"); // created and migrated on first use
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -31,11 +31,11 @@ type Value = string | number | bigint | Uint8Array | null;
 export type SqliteDatabase = SqlDatabase & { close(): void };
 
 /** Open (creating it and its folder if needed) and migrate a registry database file. */
-export function openSqlite(path: string): SqliteDatabase {
+export async function openSqlite(path: string): Promise<SqliteDatabase> {
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
-    migrate(db);
+    await whenUnlocked(() => migrate(db)); // another process may be migrating or writing
   } catch (err) {
     db.close();
     throw err;

@@ -26,9 +26,22 @@ export interface RouterBuildSettings {
 export const DEFAULT_BUILD_SETTINGS: RouterBuildSettings = {
   features: DEFAULT_FEATURE_CONFIG,
   training: DEFAULT_TRAIN_OPTIONS,
-  addDomainTraining: { l2: 1e-4, iterations: 150, learningRate: 2 },
+  addDomainTraining: { l2: 3e-4, iterations: 200, learningRate: 2 },
   context: { earlierTurnWeight: 0.3, maxEarlierTurns: 3, earlierTurnMaxChars: 1024 },
 };
+
+/** Most replay texts stored per class (see `Router.replay`). */
+const REPLAY_TEXTS_PER_CLASS = 100;
+
+/**
+ * At most `count` items spread evenly through `items`, in order.
+ *
+ * @example evenSample([1, 2, 3, 4, 5, 6], 3) // → [1, 3, 5]
+ */
+function evenSample<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return items.slice();
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)] as T);
+}
 
 /** What the pipeline measured on the validation split, with the artifact it wrote. */
 export interface RouterBuildResult {
@@ -68,9 +81,10 @@ export function buildRouter(train: readonly LabelledExample[], val: readonly Lab
   const eceBeforeCalibration = calibrationErrorOfLogits(valLogits, valLabels, 1);
   const ece = calibrationErrorOfLogits(valLogits, valLabels, temperature);
 
-  // addDomain fits new rows against held-out texts (see domains.ts): the validation split
+  // addDomain fits new rows against held-out texts (see domains.ts): the validation split, at most
+  // REPLAY_TEXTS_PER_CLASS per class taken evenly through it, which bounds registration time
   const replay: Record<string, string[]> = {};
-  for (const domain of classes) replay[domain] = val.filter((e) => e.domain === domain).map((e) => e.text);
+  for (const domain of classes) replay[domain] = evenSample(val.filter((e) => e.domain === domain).map((e) => e.text), REPLAY_TEXTS_PER_CLASS);
   const artifact = buildArtifact(classes, bias, quantised, {
     features: { hash: "fnv1a32-fmix32", ...settings.features },
     temperature,

@@ -66,6 +66,7 @@ describe("data/router/realistic.jsonl (evaluation only)", () => {
     const exact = new Set(rows);
     for (const message of realistic) {
       const key = ` ${comparableText(message.text)} `;
+      if (key.trim() === "") continue; // "👍" has no words to leak
       expect(exact.has(key), message.text).toBe(false);
       // short messages ("refund?") may well occur inside a longer generated row; longer ones must not
       if (key.trim().split(" ").length >= 6) expect(rows.some((row) => row.includes(key)), message.text).toBe(false);

@@ -5,7 +5,7 @@
  */
 import { combineFeatures, extractFeatures, normaliseText } from "./features.ts";
 import type { SparseVector } from "./features.ts";
-import { isLikelyEnglish } from "./language.ts";
+import { isRoutedLanguage } from "./language.ts";
 import { argmax } from "./model.ts";
 import type { Router } from "./router.ts";
 import { NONE_CLASS, classProbabilities, namedScores } from "./router.ts";
@@ -82,9 +82,9 @@ export function routeText(router: Router, text: string, options: RouteOptions = 
  * own replies say nothing about what the customer wants.
  *
  * An empty latest turn is routed on its earlier turns alone. Null when the user turns have no
- * words at all, or when the latest turn does not read as English
- * (`isLikelyEnglish`: the classifier was trained on English; its n-grams there are noise), so
- * those fall back.
+ * words at all, or when the latest turn is not in a language the classifier was trained on
+ * (`isRoutedLanguage`: English, Spanish, German, French, Portuguese; elsewhere its n-grams are
+ * noise), so those fall back.
  */
 export function conversationFeatures(router: Router, messages: readonly RoutableMessage[]): SparseVector | null {
   const userTurns: string[] = [];
@@ -93,7 +93,7 @@ export function conversationFeatures(router: Router, messages: readonly Routable
     if (message?.role === "user") userTurns.push(messageText(message));
   }
   const latest = userTurns[0];
-  if (latest === undefined || !isLikelyEnglish(normaliseText(latest, router.features.maxChars))) return null;
+  if (latest === undefined || !isRoutedLanguage(normaliseText(latest, router.features.maxChars))) return null;
   const parts = [{ vector: extractFeatures(latest, router.features), weight: 1 }];
   const earlierFeatures = { ...router.features, maxChars: router.context.earlierTurnMaxChars };
   for (let d = 1; d < userTurns.length; d++) parts.push({ vector: extractFeatures(userTurns[d] as string, earlierFeatures), weight: router.context.earlierTurnWeight ** d });

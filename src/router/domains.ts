@@ -4,22 +4,46 @@
  * stored in the artifact, plus earlier registrations), with the existing rows' logits on each text
  * as fixed offsets. The replay texts are held-out data on purpose: on its own training texts the
  * model is so sure that they never push back, and a row fitted against them grabbed held-out texts
- * of the old domains. Pure and deterministic (fixed order, no randomness), no Node APIs, tens of
- * milliseconds: a Worker replays the registrations stored in D1, in their stored order, when an
+ * of the old domains.
+ *
+ * Twenty messages are few for a linear model over n-grams: fitted on them alone, the row learnt the
+ * handful of n-grams that separate exactly those messages and routed about half of a new domain's
+ * unseen messages. So both sides are augmented (`augment.ts`): each example also counts as
+ * `EXAMPLE_VARIANTS` copies with about a third of its words dropped, which spreads the row's weight
+ * over all the domain's words; each replay text also as `REPLAY_VARIANTS` such copies and as its
+ * sentences one by one, so that fragments of other domains' messages push back too (without them,
+ * short messages and the greetings and asides every domain's messages carry leaned to the new
+ * domain). The fewer its examples, the more the new domain weighs in the loss
+ * (`NEW_DOMAIN_WEIGHT_EXAMPLES`).
+ *
+ * Pure and deterministic (fixed order, variants seeded by their text), no Node APIs, about half a
+ * second of CPU: a Worker replays the registrations stored in D1, in their stored order, when an
  * isolate starts.
  */
 import { LoraEdgeError } from "../errors.ts";
+import { sentenceFragments, wordDropoutVariants } from "./augment.ts";
 import { AUTO_MODEL } from "./decision.ts";
 import type { SparseVector } from "./features.ts";
 import { extractFeatures } from "./features.ts";
 import { computeLogits } from "./model.ts";
 import type { Router } from "./router.ts";
-import { NONE_CLASS, replayFeatures } from "./router.ts";
+import { NONE_CLASS } from "./router.ts";
 import { fitSoftmaxRegression, zeroModel } from "./train.ts";
 
 export const MIN_DOMAIN_EXAMPLES = 20;
 export const MAX_DOMAIN_EXAMPLES = 1000;
 const DOMAIN_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
+
+/** Word-dropout variants per registration example, and per replay text, and the share of words dropped. */
+const EXAMPLE_VARIANTS = 6;
+const REPLAY_VARIANTS = 1;
+const WORD_DROP = 0.35;
+/**
+ * The new domain's total weight in the loss, in units of an average existing class's:
+ * `NEW_DOMAIN_WEIGHT_EXAMPLES / examples`, clamped to [1, 3]. Twenty examples weigh 3 classes (the
+ * row needs the push to leave the L2 prior), fifty or more weigh one, like before.
+ */
+const NEW_DOMAIN_WEIGHT_EXAMPLES = 60;
 
 /**
  * Returns a router that also routes `domain`, learnt from `examples` (≥ 20 distinct non-blank texts).
@@ -42,23 +66,31 @@ export function addDomain(router: Router, domain: string, examples: readonly str
   const k = classes.length; // the new class's index
   const dim = base.model.dim;
 
-  // data: each class's replay texts, then the new examples as class k
+  // data: each class's replay texts with their variants and sentences (each text's group weighing
+  // 1 in all), then the new examples and their variants as class k
   const vectors: SparseVector[] = [];
   const labels: number[] = [];
+  const weights: number[] = [];
+  let replayTexts = 0;
   classes.forEach((name, c) => {
-    for (const x of replayFeatures(base, base.replay[name] ?? [])) {
-      vectors.push(x);
-      labels.push(c);
+    const replay = base.replay[name] ?? [];
+    replayTexts += replay.length;
+    for (const group of augmentedReplayFeatures(base, replay)) {
+      for (const x of group) {
+        vectors.push(x);
+        labels.push(c);
+        weights.push(1 / group.length);
+      }
     }
   });
-  const replayCount = vectors.length;
-  for (const text of texts) {
+  const own = texts.flatMap((text) => [text, ...wordDropoutVariants(text, EXAMPLE_VARIANTS, WORD_DROP)]);
+  const domainWeight = Math.min(3, Math.max(1, NEW_DOMAIN_WEIGHT_EXAMPLES / texts.length));
+  const ownWeight = (domainWeight * replayTexts) / Math.max(1, k) / own.length;
+  for (const text of own) {
     vectors.push(extractFeatures(text, base.features));
     labels.push(k);
+    weights.push(ownWeight);
   }
-  // The new domain weighs as much in the loss as an average existing class, however few examples it has.
-  const sampleWeights = new Float64Array(vectors.length).fill(1);
-  sampleWeights.fill(replayCount / Math.max(1, k) / texts.length, replayCount);
   // Existing rows enter as fixed logits (uncalibrated, the space every row is trained in).
   const logitOffsets = vectors.map((x) => {
     const offsets = new Float64Array(k + 1);
@@ -66,19 +98,19 @@ export function addDomain(router: Router, domain: string, examples: readonly str
     return offsets;
   });
   const fitted = fitSoftmaxRegression(
-    { vectors, labels: Int32Array.from(labels), sampleWeights, initial: zeroModel([...classes, domain], dim), trainableClasses: [k], logitOffsets },
+    { vectors, labels: Int32Array.from(labels), sampleWeights: Float64Array.from(weights), initial: zeroModel([...classes, domain], dim), trainableClasses: [k], logitOffsets },
     base.addDomainTraining,
   );
 
-  const weights = new Float32Array((k + 1) * dim); // [classes + 1, dim]
-  weights.set(base.model.weights);
-  weights.set(fitted.weights.subarray(k * dim, (k + 1) * dim), k * dim);
+  const rows = new Float32Array((k + 1) * dim); // [classes + 1, dim]
+  rows.set(base.model.weights);
+  rows.set(fitted.weights.subarray(k * dim, (k + 1) * dim), k * dim);
   const bias = new Float32Array(k + 1);
   bias.set(base.model.bias);
   bias[k] = fitted.bias[k] as number;
   return {
     ...base,
-    model: { classes: [...classes, domain], dim, weights, bias },
+    model: { classes: [...classes, domain], dim, weights: rows, bias },
     thresholds: { ...base.thresholds, [domain]: base.addedDomainThreshold },
     replay: { ...base.replay, [domain]: texts },
   };
@@ -107,4 +139,20 @@ export function removeDomain(router: Router, domain: string): Router {
     thresholds,
     replay,
   };
+}
+
+const augmentedReplayCache = new WeakMap<readonly string[], SparseVector[][]>();
+
+/**
+ * Feature vectors of one class's replay texts, one group per text: the text, its `REPLAY_VARIANTS`
+ * word-dropout variants and its sentences. Memoised per texts array: routers derived by `addDomain`
+ * share the arrays, so replaying registrations at isolate start extracts each text once.
+ */
+function augmentedReplayFeatures(router: Router, texts: readonly string[]): SparseVector[][] {
+  let groups = augmentedReplayCache.get(texts);
+  if (!groups) {
+    groups = texts.map((text) => [text, ...wordDropoutVariants(text, REPLAY_VARIANTS, WORD_DROP), ...sentenceFragments(text)].map((t) => extractFeatures(t, router.features)));
+    augmentedReplayCache.set(texts, groups);
+  }
+  return groups;
 }

@@ -1,5 +1,5 @@
 /**
- * Text → hashed sparse feature vector: word unigrams and bigrams plus character 3–5-grams of each
+ * Text → hashed sparse feature vector: word unigrams and bigrams plus character 3–6-grams of each
  * word, hashed with FNV-1a into `dim` signed buckets, each group L2-normalised and then the whole
  * vector L2-normalised. Plain JS and typed arrays only, so it runs the same in Node and workerd.
  */
@@ -26,8 +26,8 @@ export interface SparseVector {
 export const DEFAULT_FEATURE_CONFIG: FeatureConfig = {
   dim: 1 << 16,
   charNgramMin: 3,
-  charNgramMax: 5,
-  wordGroupWeight: 0.25,
+  charNgramMax: 6,
+  wordGroupWeight: 1,
   maxChars: 4096,
 };
 

@@ -67,19 +67,3 @@ export function namedScores(router: Router, probabilities: Float64Array): Record
   });
   return scores;
 }
-
-const replayFeatureCache = new WeakMap<readonly string[], SparseVector[]>();
-
-/**
- * Feature vectors of one class's replay texts, memoised per texts array: routers derived by
- * `addDomain` share the arrays, so replaying registrations at isolate start extracts each text once.
- */
-export function replayFeatures(router: Router, texts: readonly string[]): SparseVector[] {
-  let vectors = replayFeatureCache.get(texts);
-  if (!vectors) {
-    vectors = texts.map((text) => extractFeatures(text, router.features));
-    replayFeatureCache.set(texts, vectors);
-  }
-  return vectors;
-}
-

@@ -20,7 +20,7 @@ export interface TrainOptions {
 
 const MOMENTUM = 0.9;
 
-export const DEFAULT_TRAIN_OPTIONS: TrainOptions = { l2: 3e-5, iterations: 300, learningRate: 2 };
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = { l2: 3e-5, iterations: 600, learningRate: 2 };
 
 /** What to fit: examples, their class index and weight, and which classes' parameters may move. */
 export interface SoftmaxProblem {

@@ -10,13 +10,14 @@ import { adapterNameSchema, parseAdapterRef } from "../registry/types.ts";
 import { prepareUpload } from "../registry/upload.ts";
 import { adminOf, requireAdmin } from "./admin-auth.ts";
 import { readAdapterUpload } from "./admin-upload.ts";
+import { adminCors } from "./cors.ts";
 
 /** Names chat's `model` field gives another meaning. */
 const RESERVED = new Set(["base", "auto"]);
 
 export const adapterRoutes = new Hono<AppEnv>()
-  .use("/v1/adapters", requireAdmin)
-  .use("/v1/adapters/*", requireAdmin)
+  .use("/v1/adapters", adminCors, requireAdmin)
+  .use("/v1/adapters/*", adminCors, requireAdmin)
   .put("/v1/adapters/:name", async (c) => {
     const admin = adminOf(c);
     const name = c.req.param("name");

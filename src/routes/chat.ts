@@ -6,13 +6,15 @@ import { Hono } from "hono";
 import type { AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 import type { GenerationEvent } from "../runtime/engine.ts";
-import { chatRequestSchema, messageText, type ChatRequest } from "./openai-schema.ts";
+import { assertHonoured, chatRequestSchema, messageText, type ChatRequest } from "./openai-schema.ts";
 import { prepareChat, type PreparedChat } from "../pipeline/chat.ts";
 import type { ChatInput } from "../pipeline/chat-input.ts";
 import { readJsonBody } from "./json-body.ts";
+import { publicCors } from "./cors.ts";
 
-export const chatRoutes = new Hono<AppEnv>().post("/v1/chat/completions", async (c) => {
-  const body = await readJsonBody(c);
+export const chatRoutes = new Hono<AppEnv>().use("/v1/chat/completions", publicCors).post("/v1/chat/completions", async (c) => {
+  const body = await readJsonBody(c, { maxBytes: c.get("deps").limits.MAX_CHAT_BODY_BYTES, name: "MAX_CHAT_BODY_BYTES", code: "body_too_large" });
+  assertHonoured(body);
   const request = chatRequestSchema.parse(body);
   // the request's signal aborts when the client goes away: generation stops and frees its memory
   const chat = await prepareChat(c.get("deps"), chatInput(request, c.req.raw.signal));

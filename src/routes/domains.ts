@@ -10,6 +10,7 @@ import { LoraEdgeError } from "../errors.ts";
 import { domainNameSchema, parseAdapterRef } from "../registry/types.ts";
 import { adminOf, requireAdmin } from "./admin-auth.ts";
 import { readJsonBody } from "./json-body.ts";
+import { adminCors } from "./cors.ts";
 
 /** Body of `PUT /v1/domains/{domain}`; `adapter` may carry `@version`. Omitted fields keep their stored value, null clears it. */
 export const domainMappingSchema = z.strictObject({
@@ -19,15 +20,20 @@ export const domainMappingSchema = z.strictObject({
   examples: z.array(z.string()).nullish(),
 });
 
+/** Names that mean something else wherever a domain is named: no domain, the router, the base model. */
+const RESERVED_DOMAINS = new Set(["none", "auto", "base"]);
+
 export const domainRoutes = new Hono<AppEnv>()
-  .use("/v1/domains", requireAdmin)
-  .use("/v1/domains/*", requireAdmin)
+  .use("/v1/domains", adminCors, requireAdmin)
+  .use("/v1/domains/*", adminCors, requireAdmin)
   .put("/v1/domains/:domain", async (c) => {
     const admin = adminOf(c);
     const domain = c.req.param("domain");
     const valid = domainNameSchema.safeParse(domain);
     if (!valid.success) throw new LoraEdgeError(400, "invalid_domain", valid.error.issues[0]!.message, { param: "domain" });
-    const json = await readJsonBody(c);
+    if (RESERVED_DOMAINS.has(domain)) throw new LoraEdgeError(400, "reserved_domain", `"${domain}" is reserved: it means no domain, the router or the base model`, { param: "domain" });
+    const limits = c.get("deps").limits;
+    const json = await readJsonBody(c, { maxBytes: limits.MAX_DOMAIN_BODY_BYTES, name: "MAX_DOMAIN_BODY_BYTES", code: "body_too_large" });
     const body = domainMappingSchema.parse(json);
     const ref = parseAdapterRef(body.adapter, "adapter");
     if (ref.version !== undefined && body.version !== undefined && ref.version !== body.version) {

@@ -1,8 +1,9 @@
 /** `GET /healthz`: the isolate or process is up and the model loads; its engine backend, resident memory and generation budget. */
 import { Hono } from "hono";
 import type { AppEnv } from "../deps.ts";
+import { publicCors } from "./cors.ts";
 
-export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
+export const healthRoutes = new Hono<AppEnv>().use("/healthz", publicCors).get("/healthz", async (c) => {
   const { engine: getEngine, admission } = c.get("deps");
   const engine = await getEngine();
   const budget = admission.stats(); // first: it frees what idle streams held

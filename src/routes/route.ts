@@ -5,6 +5,7 @@ import type { AppEnv } from "../deps.ts";
 import { LoraEdgeError } from "../errors.ts";
 import { chatRequestSchema } from "./openai-schema.ts";
 import { readJsonBody } from "./json-body.ts";
+import { publicCors } from "./cors.ts";
 
 export const routeRequestSchema = z
   .strictObject({
@@ -14,7 +15,7 @@ export const routeRequestSchema = z
   })
   .refine((b) => (b.messages === undefined) !== (b.text === undefined), { message: "give either messages or text" });
 
-export const routeRoutes = new Hono<AppEnv>().post("/v1/route", async (c) => {
+export const routeRoutes = new Hono<AppEnv>().use("/v1/route", publicCors).post("/v1/route", async (c) => {
   const route = c.get("deps").route;
   if (!route) throw new LoraEdgeError(404, "not_found", "this deployment has no router");
   const json = await readJsonBody(c);

@@ -30,8 +30,14 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
   switch (manifest.quantization.weights) {
     case "fp32":
       return t("", Float32Array);
-    case "int8":
-      return dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
+    case "int8": {
+      const w = dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
+      // a smoothed layer stores diag(s)·W (llama-graph.ts): the weight it serves is the rows divided by s
+      if (!manifest.weights_index[`${name}.smooth`]) return w;
+      const s = t(".smooth", Float32Array);
+      for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) w[k * N + n] = w[k * N + n]! / s[k]!;
+      return w;
+    }
     case "int4":
       return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), zeros: t(".zeros", Uint8Array), K, N, blockSize: manifest.quantization.block_size ?? 32 });
   }

@@ -255,6 +255,7 @@ export class Engine {
     timing.prefillMs = performance.now() - t0;
     for (let completion = 0; completion < maxTokens; ) {
       req.signal?.throwIfAborted();
+      assertFiniteLogits(logits, completion);
       const id = sample(logits);
       yield id;
       if (stopIds.has(id) || ++completion >= maxTokens) return;
@@ -373,6 +374,15 @@ export class Sequence {
 
   private disposePast() {
     if (this.past !== this.cache.empty) for (const t of Object.values(this.past)) t.dispose();
+  }
+}
+
+/** An overflow in the forward pass (an adapter's huge factors) must end generation loudly, never be sampled. */
+function assertFiniteLogits(logits: Float32Array, position: number): void {
+  for (let i = 0; i < logits.length; i++) {
+    if (!Number.isFinite(logits[i]!)) {
+      throw new LoraEdgeError(500, "non_finite_logits", `the model's output became ${logits[i]} at completion token ${position}: the forward pass overflowed float32 (an adapter's or composition's factors are too large); no answer was produced`);
+    }
   }
 }
 

@@ -44,6 +44,16 @@ export const architectureSchema = z.object({
   head_dim: z.number().int().positive(),
   max_position_embeddings: z.number().int().positive(),
   rope_theta: z.number().positive(),
+  /** Llama 3.1+ frequency-dependent RoPE scaling (`rope_type: "llama3"`); absent: plain RoPE. */
+  rope_scaling: z
+    .object({
+      rope_type: z.literal("llama3"),
+      factor: z.number().positive(),
+      low_freq_factor: z.number().positive(),
+      high_freq_factor: z.number().positive(),
+      original_max_position_embeddings: z.number().int().positive(),
+    })
+    .optional(),
   rms_norm_eps: z.number().positive(),
   tie_word_embeddings: z.boolean(),
   attention_bias: z.boolean(),

@@ -49,6 +49,27 @@ async function ask(page: Page, text: string): Promise<{ details: Record<string, 
   return { details: Object.fromEntries(dts.map((k, i) => [k, dds[i]!])), updates, answer };
 }
 
+/** Switch to "in this browser" and wait for the engine; every status text seen on the way, and whether the progress bar showed. */
+async function startBrowserRuntime(page: Page): Promise<{ seen: string[]; progressShown: boolean; final: string }> {
+  await page.evaluate(() => {
+    const w = window as unknown as { statuses: string[]; progressShown: boolean };
+    [w.statuses, w.progressShown] = [[], false];
+    const status = document.getElementById("runtime-status")!;
+    const bar = document.getElementById("download")!;
+    new MutationObserver(() => {
+      w.statuses.push(status.textContent ?? "");
+      w.progressShown ||= !bar.hidden;
+    }).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+  await page.getByLabel("in this browser (WebGPU)").check();
+  await page.waitForFunction(() => /runs in this browser|failed/.test(document.getElementById("runtime-status")!.textContent ?? ""), undefined, { timeout: 240_000 });
+  const { statuses, progressShown } = await page.evaluate(() => {
+    const w = window as unknown as { statuses: string[]; progressShown: boolean };
+    return { statuses: w.statuses, progressShown: w.progressShown };
+  });
+  return { seen: statuses, progressShown, final: (await page.locator("#runtime-status").textContent()) ?? "" };
+}
+
 describe("the playground", () => {
   it("is public at / while the model package leaves only through the Worker's routes", async () => {
     const page = await fetch(worker.url);
@@ -77,22 +98,42 @@ describe("the playground", () => {
     }
   });
 
-  it("answers the same question in the browser: the model downloads with progress, routing still comes from the Worker", async () => {
+  it("answers with a weighted mix of adapters on the edge: the composition is named, no routing", async () => {
     const { page, errors } = await openPage(browser, worker.url);
     try {
       await expect.poll(() => page.locator("#model option").allTextContents()).toContain("support-demo");
-      await page.getByLabel("in this browser (WebGPU)").check();
-      await expect(page.locator("#runtime-status")).toBeDefined();
-      await page.waitForFunction(() => /runs in this browser/.test(document.getElementById("runtime-status")!.textContent ?? ""), undefined, { timeout: 240_000 });
-      const status = await page.locator("#runtime-status").textContent();
+      await page.getByLabel("Adapter", { exact: true }).selectOption("mix");
+      await page.getByLabel("support-demo", { exact: true }).fill("1");
+      await page.getByLabel("sales-demo", { exact: true }).fill("0.5");
+      await page.getByLabel("technical-demo", { exact: true }).fill("0");
+      const { details } = await ask(page, "Hello there, can you help?");
+      expect(details).toMatchObject({ answered: "on the edge", domain: "none", confidence: "n/a", "route reason": "explicit" });
+      expect(details.adapter).toBe("sales-demo@1*0.5+support-demo@1");
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("answers the same question in this browser on WebGPU: the model downloads, routing still comes from the Worker", async () => {
+    const { page, errors } = await openPage(browser, worker.url);
+    try {
+      await expect.poll(() => page.locator("#model option").allTextContents()).toContain("support-demo");
+      await page.getByLabel("Max tokens").fill("16"); // WebGPU on SwiftShader is software: keep the answer short
+      const status = await startBrowserRuntime(page);
+      expect(status.seen.some((s) => /^Downloading the model: [\d.]+ of [\d.]+ MiB$/.test(s))).toBe(true);
+      expect(status.progressShown).toBe(true);
+      expect(status.final).toMatch(/on WebGPU: [\d.]+ MiB, 0\.0 MiB from the browser's cache/);
       const { details, updates, answer } = await ask(page, QUESTION);
       expect(answer.length).toBeGreaterThan(0);
       expect(updates).toBeGreaterThan(2);
       expect(details).toMatchObject({ domain: "support", adapter: "support-demo@1", "route reason": "classifier" });
-      expect(details.answered).toMatch(/^in this browser \((webgpu|wasm)\)$/);
-      expect(status).toContain(details.answered!.includes("webgpu") ? "WebGPU" : "WASM");
+      expect(details.answered).toBe("in this browser (webgpu)");
       expect(details.timing).toMatch(/route [\d.]+ ms · adapter-load [\d.]+ ms · prefill [\d.]+ ms · decode [\d.]+ ms/);
       await screenshot(page, "playground-browser");
+      // a second visit reads the whole package from the Cache API
+      await page.reload();
+      expect((await startBrowserRuntime(page)).final).toMatch(/on WebGPU: [\d.]+ MiB, all from the browser's cache/);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -190,7 +190,7 @@ describe("chat with a registered adapter", () => {
     ["unknown model", { model: "no-such-adapter", messages: SUPPORT_Q }, 404, "model_not_found"],
     ["unknown version", { model: "helpdesk@9", messages: SUPPORT_Q }, 404, "model_not_found"],
     ["unknown adapter in adapters", { model: "base", adapters: [{ name: "ghost", weight: 1 }], messages: SUPPORT_Q }, 404, "model_not_found"],
-    ["n > 1", { model: "helpdesk", messages: SUPPORT_Q, n: 2 }, 400, "invalid_request"],
+    ["n > 1", { model: "helpdesk", messages: SUPPORT_Q, n: 2 }, 400, "unsupported_parameter"],
     ["malformed JSON", "{not json", 400, "invalid_json"],
   ].map(([name, body, status, code]) => ({ name, body, status, code })))("$name → $status $code, storage unchanged", async ({ body, status, code }) => {
     const before = await storageSnapshot();
@@ -201,7 +201,8 @@ describe("chat with a registered adapter", () => {
 });
 
 describe(`the official openai client against the ${worker.kind} host`, () => {
-  const client = new OpenAI({ apiKey: "unused", baseURL: "http://lora-edge/v1", fetch: (url: RequestInfo | URL, init?: RequestInit) => worker.fetch(new Request(url, init)), maxRetries: 0 });
+  // over the network with the client's own fetch where the host has a URL (Node), else through the host's fetch
+  const client = new OpenAI({ apiKey: "unused", maxRetries: 0, ...(worker.url ? { baseURL: `${worker.url}/v1` } : { baseURL: "http://lora-edge/v1", fetch: (url: RequestInfo | URL, init?: RequestInit) => worker.fetch(new Request(url, init)) }) });
 
   it("chat.completions.create without and with stream, and models.list", async () => {
     const made = await client.chat.completions.create({ model: "helpdesk", messages: SUPPORT_Q, max_tokens: 8, seed: 4 });

@@ -55,7 +55,7 @@ export function chatSuite(worker: TestHost) {
 
     it.each([
       ["malformed JSON", "{not json", 400, "invalid_json"],
-      ["n > 1", { model: "base", messages: [{ role: "user", content: "x" }], n: 2 }, 400, "invalid_request"],
+      ["n > 1", { model: "base", messages: [{ role: "user", content: "x" }], n: 2 }, 400, "unsupported_parameter"],
       ["no messages", { model: "base", messages: [] }, 400, "invalid_request"],
       ["temperature out of range", { model: "base", messages: [{ role: "user", content: "x" }], temperature: 3 }, 400, "invalid_request"],
       ["unknown model", { model: "no-such-adapter", messages: [{ role: "user", content: "x" }] }, 404, "model_not_found"],

@@ -25,6 +25,8 @@ export type BlobFault = { hit(key: string): boolean; fault: "fail" | "slow" };
 export type TestHost = Fetcher & {
   /** "worker" or "node" */
   kind: string;
+  /** Where a client on this machine reaches the host over the network (none inside workerd). */
+  url?: string;
   /** The host's engine: for direct runtime calls and its memory. */
   engine(): Promise<Engine>;
   storageSnapshot(): Promise<StorageSnapshot>;

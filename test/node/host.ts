@@ -26,13 +26,13 @@ export async function startNodeHost(): Promise<TestHost> {
   const blobDir = join(dir, "blobs");
   const host = await openNodeHost({ modelDir: "models/demo", dbPath, blobDir, backend: nodeBackend({ threads: 1 }), adminToken: ADMIN_TOKEN, limits: readLimits({}) });
   const servers: RunningServer[] = [];
-  const serve = async (app: ReturnType<typeof createApp>): Promise<Fetcher> => {
+  const serve = async (app: ReturnType<typeof createApp>): Promise<Fetcher & { url: string }> => {
     const server = await startServer(app.fetch, { port: 0 });
     servers.push(server);
-    return { fetch: (r) => httpFetch(server.url, r) };
+    return { url: server.url, fetch: (r) => httpFetch(server.url, r) };
   };
   const main = await serve(createApp(host.deps()));
-  const reader = openSqlite(dbPath);
+  const reader = await openSqlite(dbPath);
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close(1_000)));
     reader.close();
@@ -40,6 +40,7 @@ export async function startNodeHost(): Promise<TestHost> {
   });
   return {
     kind: "node",
+    url: main.url,
     fetch: main.fetch,
     engine: async () => host.engine,
     async storageSnapshot(): Promise<StorageSnapshot> {

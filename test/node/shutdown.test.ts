@@ -38,7 +38,7 @@ describe("npm start (src/node/main.ts)", () => {
     child.kill("SIGTERM");
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += dec.decode(r.value, { stream: true });
     expect(text.trim().endsWith("data: [DONE]")).toBe(true);
-    expect(text).toContain('"finish_reason":"length"');
+    expect(text).toMatch(/"finish_reason":"(length|stop)"/); // the demo's random weights may sample its end token
     expect(await exited).toBe(0);
     expect(log).toMatch(/SIGTERM: finishing requests in flight/);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();

@@ -1,7 +1,10 @@
 /**
  * onnxruntime-node (the Node host's backend) against onnxruntime-web's WASM build (the Worker's):
- * the same package and adapter give the same logits — within relative L2 1e-4 in fp32 and 1e-2 in
- * int8, whose activations each backend quantizes with its own kernels — and the same greedy tokens.
+ * the same package and adapter give the same logits within relative L2 1e-4 in fp32, and the same
+ * greedy tokens. In int8 each backend quantizes activations with its own kernels (native x86 u8×s8
+ * vs WASM SIMD), so they agree only as closely as each agrees with the float reference: within 5e-2
+ * (engine-reference.test.ts's int8 bound); greedy tokens may part ways (bench/node.ts measures
+ * SmolLM2, where both are 0.1–0.5 from transformers' fp32 logits).
  */
 import { describe, expect, it } from "vitest";
 import { relL2, type HfConfig } from "../reference/llama64.ts";
@@ -21,7 +24,7 @@ const CONFIG: HfConfig = {
   rms_norm_eps: 1e-5, max_position_embeddings: 128, rope_theta: 10_000, tie_word_embeddings: false,
 };
 const TOKENS = [3, 141, 59, 26, 5, 35, 89, 79, 32, 38, 46, 264, 33, 83, 27, 95];
-const BOUND = { fp32: 1e-4, int8: 1e-2 };
+const BOUND = { fp32: 1e-4, int8: 5e-2 };
 
 /** The plain graph on both (batching off): the batched path runs on both backends in engine-batching.test.ts. */
 async function bothBackends(pkg: ModelPackage): Promise<[Engine, Engine]> {
@@ -41,7 +44,7 @@ const cases: Array<[string, "fp32" | "int8", () => Promise<ModelPackage>]> = [
 ];
 
 describe.each(cases)("native vs WASM on %s", (_, format, load) => {
-  it(`logits of every position, base and with an r=16 adapter on all projections, within ${BOUND[format]}; same greedy tokens`, async () => {
+  it(`logits of every position, base and with an r=16 adapter on all projections, within ${BOUND[format]}${format === "fp32" ? "; same greedy tokens" : ""}`, async () => {
     const pkg = await load();
     const [wasm, native] = await bothBackends(pkg);
     const lora = randomFeeds(pkg.manifest.architecture, 16);
@@ -49,7 +52,7 @@ describe.each(cases)("native vs WASM on %s", (_, format, load) => {
       const opts = { logitsToKeep: TOKENS.length, ...(feeds ? { lora: feeds } : {}) };
       const err = relL2((await native.forward(TOKENS, opts)).logits, (await wasm.forward(TOKENS, opts)).logits);
       expect(err).toBeLessThan(BOUND[format]);
-      expect(await greedy(native, feeds, 24)).toEqual(await greedy(wasm, feeds, 24));
+      if (format === "fp32") expect(await greedy(native, feeds, 24)).toEqual(await greedy(wasm, feeds, 24));
     }
   });
 });

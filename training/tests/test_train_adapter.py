@@ -100,6 +100,50 @@ def test_grad_accum_and_epochs_set_the_step_count(tmp_path, tiny_model_dir, chat
     assert [s for s, _ in m["eval_loss_history"]] == [1, 2, 3]
 
 
+def test_layers_threads_and_save_dtype_shape_the_saved_adapter(tmp_path, tiny_model_dir, chat_files):
+    from safetensors import safe_open
+
+    m = train(tmp_path, tiny_model_dir, chat_files, "--max-steps", "2", "--layers", "1", "--threads", "1",
+              "--save-dtype", "bfloat16", "--targets", "q_proj,down_proj", "--r", "4")
+    out = tmp_path / "adapter"
+    assert json.loads((out / "adapter_config.json").read_text())["layers_to_transform"] == [1]
+    with safe_open(str(out / "adapter_model.safetensors"), "pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    assert {KEY.match(k).group(1) for k in tensors} == {"1"} and len(tensors) == 2 * 2
+    assert {str(t.dtype) for t in tensors.values()} == {"torch.bfloat16"}
+    assert m["lora"]["layers"] == [1] and m["training"]["threads"] == 1 and m["training"]["save_dtype"] == "bfloat16"
+
+
+def test_parse_layers_accepts_ranges_lists_and_mixes():
+    assert train_adapter.parse_layers("20-23") == [20, 21, 22, 23]
+    assert train_adapter.parse_layers("0,5, 9") == [0, 5, 9]
+    assert train_adapter.parse_layers("0-1,28,29") == [0, 1, 28, 29]
+
+
+def test_loss_on_trained_positions_equals_cross_entropy_over_full_logits(tiny_model_dir, tokenizer, chat_files):
+    """The head-on-trained-rows path against an independent oracle: float64 cross-entropy of the
+    full logits, through a random (non-zero) adapter, on a right-padded batch."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from chat_data import IGNORE_INDEX, collate, encode_all, load_conversations
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=4, target_modules=["q_proj", "down_proj"], init_lora_weights=False)).eval()
+    examples, _ = encode_all(tokenizer, load_conversations(chat_files["sales.train"])[:5], 256)
+    batch = collate(examples, tokenizer.pad_token_id)
+    with torch.no_grad():
+        loss_sum, n = train_adapter.token_loss_sums(model, batch, torch.device("cpu"), None)
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].double()
+    labels = batch["labels"][:, 1:]
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
+                                                 ignore_index=IGNORE_INDEX, reduction="sum")
+    assert n == int((labels != IGNORE_INDEX).sum()) > 0
+    assert abs(float(loss_sum) - float(expected)) <= 1e-5 * float(expected)
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(TRAINING / "train_adapter.py"), *args], capture_output=True, text=True, timeout=300)
 
@@ -115,6 +159,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         (["--max-steps", "-3"], "--max-steps must be > 0"),
         (["--device", "tpu"], "--device must be auto, cpu, cuda or cuda:N"),
         (["--r", "four"], "argument --r: invalid int value"),
+        (["--layers", "5-2"], "--layers: expected indices like 20-29 or 0,5,9, got '5-2'"),
+        (["--layers", "a"], "--layers: expected indices"),
+        (["--threads", "0"], "--threads must be > 0"),
+        (["--save-dtype", "int8"], "argument --save-dtype: invalid choice"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(chat_files, tmp_path, extra, message):
@@ -140,6 +188,8 @@ def test_missing_required_argument(tmp_path):
     [
         (["--targets", "q_proj,c_attn"], "--targets: c_attn not in this model (its linear layers: down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj)"),
         (["--bf16"], "--bf16 needs a CUDA device"),
+        (["--layers", "1-2"], "--layers: this model has layers 0-1, got 1-2"),
+        (["--model", "wheel:nothing-here"], "--model: wheel:nothing-here: expected wheel:<requirement>/<path of a .gguf inside the wheel>"),
     ],
 )
 def test_errors_that_need_the_model_are_one_line_too(tmp_path, tiny_model_dir, chat_files, capsys, extra, message):
@@ -157,7 +207,8 @@ def test_bad_data_line_is_reported(tmp_path, tiny_model_dir, capsys):
     assert f"{data}:2: expected an object with a non-empty 'messages' list" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("script", ["train_adapter.py", "train_all.py", "make_golden.py", "make_chat_data.py", "tiny_model.py"])
+@pytest.mark.parametrize("script", ["train_adapter.py", "train_all.py", "make_golden.py", "make_chat_data.py", "tiny_model.py",
+                                    "eval_domains.py", "bench_train_settings.py"])
 def test_every_script_has_help(script):
     result = subprocess.run([sys.executable, str(TRAINING / script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "usage:" in result.stdout

@@ -1,7 +1,8 @@
 /**
  * Debian's chromium, headless, driven by playwright-core (which never downloads a browser of its
  * own). With `webgpu`, WebGPU runs on SwiftShader (Vulkan in software: the flags in FACTS.md, without
- * which the adapter request never resolves); without it, the page has no `navigator.gpu` at all.
+ * which the adapter request never resolves), or with `realGpu` on the machine's own GPU through
+ * Vulkan; without `webgpu` the page has no `navigator.gpu` at all.
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -11,16 +12,15 @@ import { chromium, type Browser, type Page } from "playwright-core";
 
 /** The chromium binary: `CHROMIUM_PATH`, else Debian's (`apt-get install chromium`; .ci/run installs it). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader", "--use-webgpu-adapter=swiftshader"];
+const SWIFTSHADER = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader", "--use-webgpu-adapter=swiftshader"];
+const GPU = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=native", "--ignore-gpu-blocklist", "--use-angle=vulkan"];
 /** Where browser tests leave screenshots (gitignored). */
 export const ARTIFACTS = fileURLToPath(new URL("../../../test-results/browser/", import.meta.url));
 
-export async function launchChromium(opts: { webgpu: boolean }): Promise<Browser> {
+export async function launchChromium(opts: { webgpu: boolean; realGpu?: boolean }): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless=new", "--no-sandbox", ...(opts.webgpu ? WEBGPU_FLAGS : ["--disable-blink-features=WebGPU"])],
-  });
+  const gpuFlags = opts.webgpu ? (opts.realGpu ? GPU : SWIFTSHADER) : ["--disable-blink-features=WebGPU"];
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--headless=new", "--no-sandbox", ...gpuFlags] });
 }
 
 /** A new page whose console errors and uncaught exceptions are collected (tests print them on failure). */
