@@ -10,10 +10,10 @@
  * backend (one thread, as in a Worker) and on onnxruntime-node (one thread); SmolLM2-135M on
  * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`.
  *
- * `npm run bench:batching -- [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--json] [--save bench/results/<file>.json]`
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--json] [--save bench/results/<file>.json]`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { assembleModelPackage } from "../src/builder/package.ts";
@@ -23,7 +23,7 @@ import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
 import { PRESETS } from "../src/builder/presets.ts";
 import { Engine } from "../src/runtime/engine.ts";
 import type { EngineBackend } from "../src/runtime/backend.ts";
-import type { Architecture } from "../src/runtime/manifest.ts";
+import { WEIGHT_FORMATS, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
 import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { nodeBackend } from "../src/runtime/node-backend.ts";
@@ -97,11 +97,11 @@ async function benchModel(model: string, pkg: ModelPackage, backend: EngineBacke
   return { model, backend: backend.name, rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
 }
 
-function demoPackage(): Promise<ModelPackage> {
+function demoPackage(format: WeightFormat): Promise<ModelPackage> {
   const arch: Architecture = { family: "llama", model_type: "llama", ...PRESETS.demo! };
   const tok = buildTokenizer({ corpus: DEFAULT_CORPUS, vocabSize: arch.vocab_size });
   const { files } = assembleModelPackage({
-    name: "demo", arch, weights: randomLlamaWeights(arch, 1), format: "int8", source: { kind: "random", seed: 1 }, batch: true,
+    name: "demo", arch, weights: randomLlamaWeights(arch, 1), format, source: { kind: "random", seed: 1 }, batch: true,
     tokenizerJson: tok.tokenizerJson, tokenizerConfig: tok.tokenizerConfig, generationConfig: {},
   });
   return loadModelPackage(async (p) => files[p]!, { verify: false });
@@ -123,23 +123,25 @@ function table(r: Result): string {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: { smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--json] [--save <file.json>]\n");
+  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
   if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
   const log = (s: string) => process.stderr.write(s + "\n");
   const results: Result[] = [];
-  const demo = await demoPackage();
-  results.push(await benchModel("demo (int8)", demo, await wasmBackend(), rounds, tokens, log));
-  results.push(await benchModel("demo (int8)", demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
+  const format = (args.format ?? "int8") as WeightFormat;
+  if (!WEIGHT_FORMATS.includes(format)) throw new Error(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
+  const demo = await demoPackage(format);
+  results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), rounds, tokens, log));
+  results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
   const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
   if (existsSync(join(smol, "model.batch.onnx"))) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
     results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), rounds, tokens, log));
   } else log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const out = { date: new Date().toISOString(), machine, rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, results };
+  const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, results };
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");
   if (args.json) process.stdout.write(JSON.stringify(out) + "\n");
   else process.stdout.write(`Run ${out.date} on ${machine}; ${rounds} rounds, ${tokens} tokens per stream, ${PROMPT}-token prompts.\n\n` + results.map(table).join("\n"));
