@@ -15,5 +15,6 @@ export async function createBrowserEngine(opts: { prefer?: "webgpu" | "wasm"; on
     fetchModelPackage(opts.onProgress),
     browserBackend({ webgpu: () => fetchOrtBinary("ort-wasm-simd-threaded.asyncify.wasm"), wasm: () => fetchOrtBinary("ort-wasm-simd-threaded.wasm") }, opts.prefer ? { prefer: opts.prefer } : {}),
   ]);
-  return Engine.create(pkg, { backend });
+  // one user: nothing to batch, and one session (the plain graph) in the page's memory
+  return Engine.create(pkg, { backend, batching: false });
 }

@@ -69,7 +69,9 @@ async function readEmbeddedWeights(): Promise<Uint8Array> {
  */
 export const embeddedEngine = once(async () => {
   const pkg = await loadModelPackage(readModelFile);
-  return Engine.create(pkg, { backend: await wasmBackend(ortWasm), rereadWeights: readEmbeddedWeights });
+  // one by one: workerd binds timers and promises to the request that made them, so a decode loop
+  // shared by concurrent requests would stall when its request ends (batching needs one I/O context)
+  return Engine.create(pkg, { backend: await wasmBackend(ortWasm), rereadWeights: readEmbeddedWeights, batching: false });
 });
 
 /** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */

@@ -16,7 +16,7 @@ import { PRESETS } from "../src/builder/presets.ts";
 
 const HELP = `Usage: npm run build-model -- (--from-hf <dir> | --from-gguf <file> | --random) --out <dir> [options]
 
-Writes a model package: manifest.json, model.onnx (+ model.dora.onnx with --dora), model.weights,
+Writes a model package: manifest.json, model.onnx (+ model.dora.onnx with --dora, model.batch.onnx with --batch), model.weights,
 tokenizer.json, tokenizer_config.json, generation_config.json.
 
 Sources
@@ -44,6 +44,8 @@ Options
   --dora                also write the DoRA graph variant
   --split-mib <n>       store model.weights in parts of at most n MiB, read as one (wrangler's static
                         assets take 25 MiB per file: 24 fits)
+  --batch               also write the batched graph variant (concurrent requests, each with its own
+                        adapter, share one forward pass per decode step)
   -h, --help            this help
 `;
 
@@ -62,7 +64,7 @@ async function main() {
         layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
         context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
         out: { type: "string" }, name: { type: "string" }, format: { type: "string", default: "int8" },
-        "block-size": { type: "string" }, "int8-activations": { type: "string" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, "split-mib": { type: "string" }, help: { type: "boolean", short: "h" },
+        "block-size": { type: "string" }, "int8-activations": { type: "string" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, batch: { type: "boolean" }, "split-mib": { type: "string" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -159,7 +161,7 @@ async function main() {
   const maxRank = int(args["max-rank"], "--max-rank");
   const splitMib = args["split-mib"] === undefined ? undefined : Number(args["split-mib"]);
   if (splitMib !== undefined && !(splitMib > 0)) fail(`--split-mib must be a positive number of MiB, got "${args["split-mib"]}"`);
-  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(splitMib ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}), ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(args.dora ? { dora: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
+  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(splitMib ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}), ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(args.dora ? { dora: true } : {}), ...(args.batch ? { batch: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
   writeModelPackage(args.out, files);
   const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
   console.log(

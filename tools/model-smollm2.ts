@@ -136,6 +136,7 @@ async function main() {
     ...(smooth ? { smooth } : {}),
     weights: ckpt.weights,
     format,
+    batch: true, // the Node host batches concurrent requests
     source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
     tokenizerJson: ckpt.tokenizerJson,
     tokenizerConfig: { ...(ckpt.tokenizerConfig as object), model_max_length: context },

@@ -6,11 +6,16 @@
  * that read the same activation are fused (q|k|v, gate|up): one base MatMul and one side path per
  * group. Rank 0 feeds make the side path an exact no-op (Gemm with K = 0 returns C unchanged).
  *
+ * The batched variant (`batch: true`, src/builder/batch-graph.ts) differs in four places only:
+ * positions and the attention mask come from inputs (a ragged cache of many rows), LoRA runs per
+ * row, int8 activations are quantized per token, and logits are each row's last position.
+ *
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
+import { batchPositionsAndMask, lastPositionRows, perRowLora } from "./batch-graph.ts";
 import { quantizeInt4, quantizeInt8, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
-import { groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
+import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
 export type HfWeights = Map<string, Float32Array>;
@@ -43,6 +48,8 @@ export type GraphOptions = {
    * used as they are instead of quantizing the float weights: the package then serves the file's exact values.
    */
   carried?: Map<string, Int4Weight>;
+  /** The batched variant: rows with their own adapters, positions and caches (src/builder/batch-graph.ts); int8 activations per row. */
+  batch?: boolean;
   /** Expose each projection group's input as an output `tap.{l}.{group}` `[S, in]`, and lm_head's as `tap.lm_head` (calibration). */
   taps?: boolean;
 };
@@ -147,6 +154,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const groupsPerKv = H / KV;
   if (!Number.isInteger(groupsPerKv)) throw new Error(`num_attention_heads ${H} is not a multiple of num_key_value_heads ${KV}`);
   const blockSize = opts.blockSize ?? 32;
+  if (opts.batch && opts.dora) throw new Error("the batched graph has no DoRA variant (DoRA requests run unbatched)");
 
   /**
    * A linear layer's weight `[K, N]` as initializers in the chosen format, and the function that
@@ -171,16 +179,18 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const Q = g.initializer(`${name}.q`, q, [K, N]);
       const scaleName = g.initializer(`${name}.scale`, scale, [N]);
       const zero = opts.int8Activations === "row" ? undefined : g.initializer(`${name}.zero`, new Int8Array(N), [N]);
+      // per row also in the batched graph (its rows must not share a scale); `zero` still written, so both graphs share one weights file
+      const perRow = !zero || opts.batch;
       const apply = (x: string, bias?: string) => {
         if (smooth) x = g.op("Div", [x, smooth]);
-        if (!zero) {
+        if (perRow) {
           // per-row (per-token) symmetric int8: r = max|x_row| / 127, xq = round(x / r); y = (xq · q) · r · scale
           const r = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [S, 1]
           const xq = g.op("Cast", [g.op("Round", [g.op("Div", [x, r])])], { to: 3 }); // int8
           const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName], {}, { domain: "com.microsoft" }), r]);
           return bias ? g.op("Add", [y, bias]) : y;
         }
-        return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
+        return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero!, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
       };
       return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
@@ -227,9 +237,16 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const base = linearWeight(`layers.${layer}.${group}.weight`, fusedGroupWeight(arch, w, layer, group), K, N, carriedGroup(layer, group)).apply(x, fusedBias);
     if (opts.lora === false) return base;
     // LoRA: y = x·W + (x·A)·B
-    const A = g.input(io.loraA(layer, group), "float32", [K, `r_${layer}_${group}`]);
-    const B = g.input(io.loraB(layer, group), "float32", [`r_${layer}_${group}`, N]);
-    let y = g.op("Gemm", [g.op("MatMul", [x, A]), B, base]);
+    const rank = `r_${layer}_${group}`;
+    let y: string;
+    if (opts.batch) {
+      const A = g.input(io.loraA(layer, group), "float32", ["BL", K, rank]);
+      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["BL", rank, N]), batch!, K, N);
+    } else {
+      const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
+      const B = g.input(io.loraB(layer, group), "float32", [rank, N]);
+      y = g.op("Gemm", [g.op("MatMul", [x, A]), B, base]);
+    }
     if (opts.dora) {
       // DoRA: the adapted output is scaled per output channel before the bias
       y = g.op("Mul", [y, g.input(io.doraScale(layer, group), "float32", [N])]);
@@ -239,8 +256,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   };
 
   // ---- inputs and run-wide values
-  const ids = g.input(io.inputIds, "int64", [1, "S"]);
-  const keep = g.input(io.logitsToKeep, "int64", [1]);
+  const ids = g.input(io.inputIds, "int64", [opts.batch ? "B" : 1, "S"]);
+  const keep = opts.batch ? undefined : g.input(io.logitsToKeep, "int64", [1]);
+  const batch = opts.batch ? batchPositionsAndMask(g, ids) : undefined;
   const flatIds = g.op("Reshape", [ids, g.i64([-1])]); // [S]
 
   // token embedding; tied to lm_head (fp32, int8): one table [d, V], rows gathered as its columns
@@ -280,7 +298,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
   const T = g.op("Add", [P, S]);
   const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
-  const pos = g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
+  const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
 
   // RoPE tables for these positions, [S, 1, hd] to broadcast over heads
   const tables = ropeTables(arch);
@@ -288,10 +306,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const sinS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.sin", tables.sin, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
   const rotR = g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd], { external: false });
 
-  // causal mask [S, T]: query at position P+i sees keys j ≤ P+i
-  const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
-  const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
-  const mask = g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
+  // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
+  const causalMask = () => {
+    const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
+    const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
+    return g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
+  };
+  const mask = batch ? batch.mask : causalMask();
   const attScale = g.f32([1 / Math.sqrt(hd)], []);
 
   const eps = { float: arch.rms_norm_eps };
@@ -325,8 +346,11 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
     const pastK = l === 0 ? past0 : g.input(io.pastKey(l), "float32", [KV, "P", hd]);
     const pastV = g.input(io.pastValue(l), "float32", [KV, "P", hd]);
-    const presentK = g.op("Concat", [pastK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
-    const presentV = g.op("Concat", [pastV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
+    // (batched: a joining row's cache, `join`, goes between the past and the new columns)
+    const joinK = opts.batch ? [g.input(batchIo.joinKey(l), "float32", [KV, "J", hd])] : [];
+    const joinV = opts.batch ? [g.input(batchIo.joinValue(l), "float32", [KV, "J", hd])] : [];
+    const presentK = g.op("Concat", [pastK, ...joinK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
+    const presentV = g.op("Concat", [pastV, ...joinV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
 
     // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
     const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
@@ -353,9 +377,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const finalW = g.initializer("norm", need(w, "model.norm.weight"), [d]);
   const final = g.opN("SkipSimplifiedLayerNormalization", [h, residualAdd!, finalW], { epsilon: eps }, { domain: "com.microsoft", outputs: 4 })[0]!;
   if (opts.taps) g.output(final, "float32", ["S", d], "tap.lm_head");
-  const lastRows = g.op("Slice", [final, g.op("Neg", [keep]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
+  const lastRows = batch ? lastPositionRows(g, final, batch.shapeBS, d) : g.op("Slice", [final, g.op("Neg", [keep!]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([0])]);
   const logits = (head ?? linearWeight("lm_head", transpose(arch.tie_word_embeddings ? embed : need(w, "lm_head.weight"), V, d), d, V, carriedHead)).apply(lastRows);
-  g.output(logits, "float32", ["K", V], io.logits);
+  g.output(logits, "float32", [opts.batch ? "B" : "K", V], io.logits);
 
   // present outputs are named by their nodes; declare them as graph outputs
   for (let l = 0; l < arch.num_hidden_layers; l++) {

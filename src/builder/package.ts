@@ -21,6 +21,8 @@ export type BuildPackageOptions = {
   maxRank?: number;
   /** Also write the DoRA graph variant (same weights file). */
   dora?: boolean;
+  /** Also write the batched graph variant (same weights file; src/builder/batch-graph.ts). */
+  batch?: boolean;
   blockSize?: number;
   /** false: a graph without LoRA inputs (benchmarks and bit-identity checks only). */
   lora?: boolean;
@@ -84,6 +86,11 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     if (sha256Hex(dora.weights) !== sha256Hex(plain.weights)) throw new Error("DoRA graph weights differ from the plain graph's");
     files["model.dora.onnx"] = dora.model;
   }
+  if (o.batch) {
+    const batched = buildLlamaGraph(o.arch, o.weights, { ...graphOpts, batch: true }).serialize({ weightsPath: "model.weights" });
+    if (sha256Hex(batched.weights) !== sha256Hex(plain.weights)) throw new Error("batched graph weights differ from the plain graph's");
+    files["model.batch.onnx"] = batched.model;
+  }
   // split: the parts replace the one file; the manifest keeps the whole's size and hash for identity
   const parts: string[] = [];
   if (o.splitWeightsBytes && plain.weights.byteLength > o.splitWeightsBytes) {
@@ -111,6 +118,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
       tokenizer_config: entry("tokenizer_config.json"),
       generation_config: entry("generation_config.json"),
       ...(o.dora ? { dora_graph: entry("model.dora.onnx") } : {}),
+      ...(o.batch ? { batch_graph: entry("model.batch.onnx") } : {}),
     },
     weights_index: plain.index,
     source: o.source,

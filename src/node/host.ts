@@ -41,6 +41,12 @@ export type NodeHostOptions = {
   adminToken?: string | undefined;
   /** the router artifact; default models/router/router.json */
   routerPath?: string;
+  /**
+   * Batch concurrent requests' decode steps (src/runtime/batcher.ts; the package needs
+   * model.batch.onnx). Default off: in int8 a batched request's tokens differ from its one-by-one
+   * run at the level of activation-quantization noise (README "Batching").
+   */
+  batching?: boolean;
 };
 
 /** Overrides for one `deps()` (tests, benches): own caches, a blob store with faults. */
@@ -77,7 +83,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
   const pkg = await loadModelPackage(readModelFile);
   const readWeights = () => readPackageFile(readModelFile, pkg.manifest.files.weights);
   // the JS copy of the weights goes once the backend has them; DoRA reads the file again
-  const engine = await Engine.create(pkg, { backend: o.backend ?? nodeBackend(), rereadWeights: readWeights });
+  const engine = await Engine.create(pkg, { backend: o.backend ?? nodeBackend(), rereadWeights: readWeights, batching: o.batching ?? false });
   const base: UploadBase = {
     manifest: pkg.manifest,
     modelHash: pkg.hash,

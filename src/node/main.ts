@@ -29,6 +29,8 @@ Options (environment variable in brackets):
   --db <file>        registry database [LORA_EDGE_DB] (default <data>/registry.sqlite)
   --blobs <dir>      adapter blob directory [LORA_EDGE_BLOBS] (default <data>/blobs; may be shared storage)
   --no-seed          do not seed an empty registry with the model's domain adapters [SEED_DEMO_ADAPTERS=false]
+  --batching         batch concurrent requests' decode steps into one pass [LORA_EDGE_BATCHING=true]
+                     (the model package needs model.batch.onnx; README "Batching")
   --grace <ms>       on SIGTERM, how long requests in flight may run on [LORA_EDGE_GRACE_MS] (default 30000)
   -h, --help         this text
 
@@ -46,7 +48,7 @@ function parse() {
     options: {
       model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, threads: { type: "string" },
       data: { type: "string" }, db: { type: "string" }, blobs: { type: "string" }, "no-seed": { type: "boolean" },
-      grace: { type: "string" }, help: { type: "boolean", short: "h" },
+      grace: { type: "string" }, batching: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -71,6 +73,7 @@ function parse() {
     blobDir: values.blobs ?? env.LORA_EDGE_BLOBS ?? join(data, "blobs"),
     seed: !values["no-seed"] && env.SEED_DEMO_ADAPTERS !== "false",
     graceMs: int("grace", values.grace ?? env.LORA_EDGE_GRACE_MS, 30_000, 0),
+    batching: values.batching ?? env.LORA_EDGE_BATCHING === "true",
   };
 }
 
@@ -93,6 +96,7 @@ const host = await openNodeHost({
   dbPath: config.dbPath,
   blobDir: config.blobDir,
   backend: nodeBackend({ threads: config.threads }),
+  batching: config.batching,
   adminToken: process.env.ADMIN_TOKEN || undefined,
 }).catch((err: Error) => fail(`cannot serve ${config.model}: ${err.message}`));
 const name = host.base.manifest.name;

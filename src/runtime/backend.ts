@@ -50,5 +50,10 @@ export interface EngineBackend {
   createSession(graph: Uint8Array, weights: { path: string; data: Uint8Array }): Promise<BackendSession>;
   /** Copy a tensor to the backend once (a request's LoRA inputs, an empty KV cache). */
   upload(tensor: HostTensor): ResidentTensor;
+  /**
+   * Copy a resident tensor back to JS. Optional: continuous batching needs it (a sequence leaving a
+   * batch drops its columns of the shared KV cache); without it the engine runs sequences one by one.
+   */
+  read?(tensor: ResidentTensor): HostTensor;
   memory(): BackendMemory;
 }

@@ -5,6 +5,11 @@
  * token in and its logits out. Where the graph runs is the backend's business (src/runtime/backend.ts:
  * WASM by default, onnxruntime-node in the Node host). Knows nothing of HTTP.
  *
+ * With a package that has the batched graph (`model.batch.onnx`) and a backend that can read tensors
+ * back, `generate()` runs through the `Batcher` (src/runtime/batcher.ts): concurrent requests, each
+ * with its own adapter, share one forward pass per decode step. DoRA requests run one by one on the
+ * DoRA graph. Either way a caller sees the same events.
+ *
  * @example
  * const engine = await Engine.create(pkg);
  * for await (const ev of engine.generate({ promptIds, maxTokens: 32, sampling: GREEDY })) if (ev.type === "token") out += ev.text;
@@ -17,6 +22,7 @@ import type { ModelPackage } from "./model-package.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
 import { createTokenizer, type ChatTokenizer } from "./tokenizer.ts";
 import { readBaseWeight } from "./base-weights.ts";
+import { Batcher } from "./batcher.ts";
 
 export type GenerateRequest = {
   promptIds: readonly number[];
@@ -53,8 +59,11 @@ export class Engine {
   readonly modelHash: string;
   readonly tokenizer: ChatTokenizer;
   readonly backend: EngineBackend;
-  private readonly session: BackendSession;
+  /** continuous batching of `generate()` calls, when the package and backend allow it */
+  readonly batcher: Batcher | undefined;
+  private session: Promise<BackendSession> | undefined;
   private readonly doraGraph: Uint8Array | undefined;
+  private readonly plainGraph: Uint8Array;
   /** the weights file: held, or read again when needed (DoRA), so the caller can let its copy go */
   private readonly weights: Uint8Array | (() => Promise<Uint8Array>);
   private doraSession: Promise<BackendSession> | undefined;
@@ -62,13 +71,15 @@ export class Engine {
   private readonly emptyLora: LoraInputs;
   private readonly cache: CacheLayout;
 
-  private constructor(pkg: ModelPackage, backend: EngineBackend, session: BackendSession, rereadWeights: (() => Promise<Uint8Array>) | undefined) {
+  private constructor(pkg: ModelPackage, backend: EngineBackend, sessions: { plain?: BackendSession; batch?: BackendSession }, rereadWeights: (() => Promise<Uint8Array>) | undefined) {
     this.backend = backend;
+    this.plainGraph = pkg.graph;
     this.doraGraph = pkg.doraGraph;
     this.weights = rereadWeights ?? pkg.weights;
     this.manifest = pkg.manifest;
     this.modelHash = pkg.hash;
-    this.session = session;
+    if (sessions.plain) this.session = Promise.resolve(sessions.plain);
+    this.batcher = sessions.batch ? new Batcher(backend, Promise.resolve(sessions.batch), pkg.manifest.architecture) : undefined;
     this.tokenizer = createTokenizer({ tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: pkg.generationConfig });
     this.emptyLora = { ...this.uploadLora(undefined), release() {} };
     const a = this.manifest.architecture;
@@ -85,11 +96,18 @@ export class Engine {
    * With `rereadWeights` the engine keeps no reference to `pkg.weights` (the backend has its own
    * copy) and reads the file again only when it needs the weights: for DoRA preparation and the
    * DoRA session.
+   *
+   * `batching` (default: on when the package has the batched graph and the backend can `read`):
+   * `generate()` batches concurrent requests, and the plain graph's session (for `forward`,
+   * `sequence` and nothing else) is created only when first needed.
    */
-  static async create(pkg: ModelPackage, opts: { backend?: EngineBackend; rereadWeights?: () => Promise<Uint8Array> } = {}): Promise<Engine> {
+  static async create(pkg: ModelPackage, opts: { backend?: EngineBackend; rereadWeights?: () => Promise<Uint8Array>; batching?: boolean } = {}): Promise<Engine> {
     const backend = opts.backend ?? (await (await import("./wasm-backend.ts")).wasmBackend());
-    const session = await backend.createSession(pkg.graph, { path: pkg.manifest.files.weights.path, data: pkg.weights });
-    return new Engine(pkg, backend, session, opts.rereadWeights);
+    const weights = { path: pkg.manifest.files.weights.path, data: pkg.weights };
+    const canBatch = pkg.batchGraph !== undefined && backend.read !== undefined;
+    if (opts.batching && !canBatch) throw new Error("batching needs a package with model.batch.onnx and a backend that can read tensors back");
+    if (opts.batching ?? canBatch) return new Engine(pkg, backend, { batch: await backend.createSession(pkg.batchGraph!, weights) }, opts.rereadWeights);
+    return new Engine(pkg, backend, { plain: await backend.createSession(pkg.graph, weights) }, opts.rereadWeights);
   }
 
   /**
@@ -174,7 +192,7 @@ export class Engine {
   }
 
   private sessionFor(dora: boolean): Promise<BackendSession> {
-    if (!dora) return Promise.resolve(this.session);
+    if (!dora) return (this.session ??= this.weightsFile().then((data) => this.backend.createSession(this.plainGraph, { path: this.manifest.files.weights.path, data })));
     const graph = this.doraGraph;
     if (!graph) throw new LoraEdgeError(400, "dora_not_supported", "this model package has no DoRA graph; rebuild it with --dora");
     this.doraSession ??= this.weightsFile()
@@ -196,26 +214,37 @@ export class Engine {
     if (n >= this.contextLength) {
       throw new LoraEdgeError(400, "context_length_exceeded", `This model's maximum context length is ${this.contextLength} tokens; the prompt has ${n}.`, { param: "messages" });
     }
+    const maxTokens = Math.min(req.maxTokens, this.contextLength - n);
+    const stopIds = new Set(req.stopTokenIds ?? this.tokenizer.eosTokenIds);
+    const sample = createSampler(req.sampling);
+    const timing = { prefillMs: 0 };
+    if (this.batcher && !req.lora?.dora) {
+      req.signal?.throwIfAborted();
+      const seq = this.batcher.add({ promptIds: req.promptIds, lora: req.lora, sample, maxTokens, stopIds, signal: req.signal, prefillChunk: req.prefillChunk ?? n });
+      const tokens = async function* () {
+        for (let id; (id = await seq.next()) !== undefined; ) {
+          timing.prefillMs = seq.prefillMs;
+          yield id;
+        }
+      };
+      try {
+        yield* this.decode(req, tokens(), maxTokens, stopIds, timing, () => seq.leave());
+      } finally {
+        seq.leave(); // also when the consumer stops early (its return() runs this)
+      }
+      return;
+    }
     const seq = this.sequence(req.lora);
     try {
-      yield* this.decode(req, seq);
+      yield* this.decode(req, this.soloTokens(req, seq, sample, maxTokens, stopIds, timing), maxTokens, stopIds, timing, () => seq.release());
     } finally {
       seq.release(); // also when the consumer stops early (its return() runs this)
     }
   }
 
-  private async *decode(req: GenerateRequest, seq: Sequence): AsyncGenerator<GenerationEvent> {
+  /** One sequence alone: prefill in chunks, then sample and step one token at a time. */
+  private async *soloTokens(req: GenerateRequest, seq: Sequence, sample: (logits: Float32Array) => number, maxTokens: number, stopIds: ReadonlySet<number>, timing: { prefillMs: number }): AsyncGenerator<number> {
     const n = req.promptIds.length;
-    const maxTokens = Math.min(req.maxTokens, this.contextLength - n);
-    const stopIds = new Set(req.stopTokenIds ?? this.tokenizer.eosTokenIds);
-    const stops = (req.stopStrings ?? []).filter((s) => s.length > 0);
-    const sample = createSampler(req.sampling);
-    const detok = this.tokenizer.createDecoderStream({ skipSpecialTokens: true });
-    const holdBack = stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
-
-    let pending = ""; // decoded text not yet emitted (may hold the start of a stop string)
-    let completion = 0;
-    let finishReason: FinishReason = "length";
     const t0 = performance.now();
     const chunk = req.prefillChunk ?? n;
     let logits!: Float32Array;
@@ -223,12 +252,37 @@ export class Engine {
       req.signal?.throwIfAborted();
       logits = await seq.step(req.promptIds.slice(i, i + chunk));
     }
-    const prefillMs = performance.now() - t0;
-    const t1 = performance.now();
-    while (completion < maxTokens) {
+    timing.prefillMs = performance.now() - t0;
+    for (let completion = 0; completion < maxTokens; ) {
       req.signal?.throwIfAborted();
       assertFiniteLogits(logits, completion);
       const id = sample(logits);
+      yield id;
+      if (stopIds.has(id) || ++completion >= maxTokens) return;
+      logits = await seq.step([id]);
+    }
+  }
+
+  /** Token ids → events: stop ids and strings, streamed text held back where a stop string may start. */
+  private async *decode(
+    req: GenerateRequest,
+    tokens: AsyncIterable<number>,
+    maxTokens: number,
+    stopIds: ReadonlySet<number>,
+    timing: { prefillMs: number },
+    release: () => void,
+  ): AsyncGenerator<GenerationEvent> {
+    const n = req.promptIds.length;
+    const stops = (req.stopStrings ?? []).filter((s) => s.length > 0);
+    const detok = this.tokenizer.createDecoderStream({ skipSpecialTokens: true });
+    const holdBack = stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
+
+    let pending = ""; // decoded text not yet emitted (may hold the start of a stop string)
+    let completion = 0;
+    let finishReason: FinishReason = "length";
+    let t1 = performance.now();
+    for await (const id of tokens) {
+      if (completion === 0) t1 = performance.now();
       completion++;
       if (stopIds.has(id)) {
         finishReason = "stop";
@@ -246,7 +300,6 @@ export class Engine {
       yield { type: "token", id, text: pending.slice(0, safe) };
       pending = pending.slice(safe);
       if (completion >= maxTokens) break;
-      logits = await seq.step([id]);
     }
     if (finishReason === "length") {
       pending += detok.flush();
@@ -258,8 +311,8 @@ export class Engine {
       if (pending) yield { type: "text", text: pending };
     }
     const decodeMs = performance.now() - t1;
-    seq.release(); // before the last event: a consumer may stop reading once it has it
-    yield { type: "done", finishReason, promptTokens: n, completionTokens: completion, prefillMs, decodeMs };
+    release(); // before the last event: a consumer may stop reading once it has it
+    yield { type: "done", finishReason, promptTokens: n, completionTokens: completion, prefillMs: timing.prefillMs, decodeMs };
   }
 }
 

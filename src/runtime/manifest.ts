@@ -90,6 +90,8 @@ export const manifestSchema = z.object({
     tokenizer_config: fileEntry,
     generation_config: fileEntry,
     dora_graph: fileEntry.optional(),
+    /** the batched graph variant (rows with their own adapters and caches in one pass), same weights file */
+    batch_graph: fileEntry.optional(),
   }),
   /** Where each external initializer sits in the weights file (read back for DoRA and merges). */
   weights_index: z.record(z.string(), z.object({ offset: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), dtype: z.enum(["float32", "int64", "int32", "int8", "uint8"]), dims: z.array(z.number().int().nonnegative()) })),
@@ -160,6 +162,29 @@ export const io = {
   loraA: (l: number, g: LoraGroupName) => `lora.${l}.${g}.A`,
   loraB: (l: number, g: LoraGroupName) => `lora.${l}.${g}.B`,
   doraScale: (l: number, g: LoraGroupName) => `lora.${l}.${g}.scale`,
+} as const;
+
+/**
+ * The batched graph's inputs besides those of `io` (src/builder/batch-graph.ts): `input_ids`
+ * `[B, S]`, one sequence per row, and
+ * - `positions` int64 `[B, S]`: each token's position in its own sequence (RoPE, causality)
+ * - `row_ids` int64 `[B]`: a key per row; `past_rows` int64 `[P + J]`: the row key owning each cache column
+ * - `past_positions` int64 `[P + J]`: each cache column's position in its sequence
+ * - `past.{l}.key|value` `[kv_heads, P, head_dim]` is every row's cache, ragged; `join.{l}.key|value`
+ *   `[kv_heads, J, head_dim]` a joining row's cache (J = 0 when none joins); `present` is past, join,
+ *   then the N = B·S new columns in token order, and `past_rows`/`past_positions` describe past then join
+ * - `lora_rows` int64 `[B']`: the rows that carry an adapter; `lora.{l}.{group}.A` `[B', in, r]`,
+ *   `.B` `[B', r, out]`: their adapters in that order, zero-padded to the largest rank
+ * - `logits` `[B, vocab]`: each row's last position
+ */
+export const batchIo = {
+  positions: "positions",
+  rowIds: "row_ids",
+  pastRows: "past_rows",
+  pastPositions: "past_positions",
+  loraRows: "lora_rows",
+  joinKey: (l: number) => `join.${l}.key`,
+  joinValue: (l: number) => `join.${l}.value`,
 } as const;
 
 /** Parse and validate a manifest read from outside (a package on disk, R2, a bundle). */

@@ -11,6 +11,8 @@ export type ModelPackage = {
   hash: string;
   graph: Uint8Array;
   doraGraph?: Uint8Array;
+  /** the batched graph variant, when the package has one */
+  batchGraph?: Uint8Array;
   weights: Uint8Array;
   tokenizerJson: unknown;
   tokenizerConfig: unknown;
@@ -72,13 +74,14 @@ export async function loadModelPackage(read: (path: string) => Promise<Uint8Arra
   const f = manifest.files;
   const file = (e: FileEntry) => readPackageFile(read, e, opts);
   const json = async (e: FileEntry) => JSON.parse(new TextDecoder().decode(await file(e))) as unknown;
-  const [graph, doraGraph, weights, tokenizerJson, tokenizerConfig, generationConfig] = await Promise.all([
+  const [graph, doraGraph, batchGraph, weights, tokenizerJson, tokenizerConfig, generationConfig] = await Promise.all([
     file(f.graph),
     f.dora_graph ? file(f.dora_graph) : undefined,
+    f.batch_graph ? file(f.batch_graph) : undefined,
     file(f.weights),
     json(f.tokenizer),
     json(f.tokenizer_config),
     json(f.generation_config),
   ]);
-  return { manifest, hash, graph, ...(doraGraph ? { doraGraph } : {}), weights, tokenizerJson, tokenizerConfig, generationConfig };
+  return { manifest, hash, graph, ...(doraGraph ? { doraGraph } : {}), ...(batchGraph ? { batchGraph } : {}), weights, tokenizerJson, tokenizerConfig, generationConfig };
 }

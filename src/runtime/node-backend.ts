@@ -43,6 +43,10 @@ export function nodeBackend(opts: NodeBackendOptions = {}): EngineBackend {
       return new NodeSession(session);
     },
     upload: (t) => new NodeTensor(ortTensor(t)),
+    read(t) {
+      if (!(t instanceof NodeTensor)) throw new Error("this tensor is resident on another backend");
+      return t.tensor as unknown as HostTensor;
+    },
     memory: () => ({ residentBytes: process.memoryUsage().rss, tensorBytes: NodeTensor.liveBytes }),
   };
 }

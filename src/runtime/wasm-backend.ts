@@ -21,6 +21,10 @@ const WASM_BACKEND: EngineBackend = {
     return new WasmSession(await createSession(graph, weights));
   },
   upload: (tensor) => HeapTensor.from(ortTensor(tensor)),
+  read(tensor) {
+    if (!(tensor instanceof HeapTensor)) throw new Error("this tensor is resident on another backend");
+    return tensor.read() as HostTensor;
+  },
   memory: () => ({ residentBytes: wasmHeapBytes(), tensorBytes: heapTensorBytes() }),
 };
 

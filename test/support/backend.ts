@@ -17,6 +17,6 @@ export function testBackend(): Promise<EngineBackend> {
 }
 
 /** `Engine.create` on the backend under test. */
-export async function createEngine(pkg: ModelPackage, opts: { rereadWeights?: () => Promise<Uint8Array> } = {}): Promise<Engine> {
+export async function createEngine(pkg: ModelPackage, opts: { rereadWeights?: () => Promise<Uint8Array>; batching?: boolean } = {}): Promise<Engine> {
   return Engine.create(pkg, { ...opts, backend: await testBackend() });
 }

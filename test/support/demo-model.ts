@@ -12,8 +12,9 @@ export async function demoPackage() {
 }
 
 let engine: Promise<Engine> | undefined;
+/** The demo engine as the Worker runs it: one by one (src/index.ts), so its generations are the Worker's. */
 export function demoEngine(): Promise<Engine> {
-  engine ??= demoPackage().then((pkg) => createEngine(pkg));
+  engine ??= demoPackage().then((pkg) => createEngine(pkg, { batching: false }));
   return engine;
 }
 

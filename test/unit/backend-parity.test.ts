@@ -26,8 +26,9 @@ const CONFIG: HfConfig = {
 const TOKENS = [3, 141, 59, 26, 5, 35, 89, 79, 32, 38, 46, 264, 33, 83, 27, 95];
 const BOUND = { fp32: 1e-4, int8: 5e-2 };
 
+/** The plain graph on both (batching off): the batched path runs on both backends in engine-batching.test.ts. */
 async function bothBackends(pkg: ModelPackage): Promise<[Engine, Engine]> {
-  return [await Engine.create(pkg, { backend: await wasmBackend() }), await Engine.create(pkg, { backend: nodeBackend({ threads: 2 }) })];
+  return [await Engine.create(pkg, { backend: await wasmBackend(), batching: false }), await Engine.create(pkg, { backend: nodeBackend({ threads: 2 }), batching: false })];
 }
 
 async function greedy(engine: Engine, lora: LoraFeeds | undefined, n: number): Promise<number[]> {

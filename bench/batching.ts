@@ -1,0 +1,153 @@
+/**
+ * Heterogeneous batching bench (issue 16): N concurrent streams, each with its own adapter (r=16 on
+ * all seven projections; every fourth stream the base), served batched (one decode pass for all,
+ * src/runtime/batcher.ts) and one by one (each stream's passes in turn through the ORT queue, the
+ * engine before batching), side by side in one process: for each round and each N the two modes run
+ * back to back, alternating which goes first. Reports aggregate decode tokens/s and time per output
+ * token (p50/p99 of the gaps between a stream's tokens), medians over rounds.
+ *
+ * Models: the demo model (int8, built in memory with the batched graph) on onnxruntime-web's WASM
+ * backend (one thread, as in a Worker) and on onnxruntime-node (one thread); SmolLM2-135M on
+ * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`.
+ *
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--json] [--save bench/results/<file>.json]`
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { assembleModelPackage } from "../src/builder/package.ts";
+import { randomLlamaWeights } from "../src/builder/random-weights.ts";
+import { buildTokenizer } from "../src/builder/tokenizer.ts";
+import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
+import { PRESETS } from "../src/builder/presets.ts";
+import { Engine } from "../src/runtime/engine.ts";
+import type { EngineBackend } from "../src/runtime/backend.ts";
+import { WEIGHT_FORMATS, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
+import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
+import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
+import { nodeBackend } from "../src/runtime/node-backend.ts";
+import { wasmBackend } from "../src/runtime/wasm-backend.ts";
+import { randomFeeds } from "../test/support/feeds.ts";
+
+const STREAMS = [1, 2, 4, 8, 16];
+const PROMPT = 32;
+
+type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number };
+type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
+type Result = { model: string; backend: string; rows: Row[]; goal: { speedup_8_vs_1: number; tpot_8_vs_lone: number } };
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+const median = (xs: number[]) => quantile(xs, 0.5);
+
+/** N streams at once on `engine`; token timestamps per stream → aggregate decode tok/s and per-token gaps. */
+async function runStreams(engine: Engine, adapters: Array<LoraFeeds | undefined>, n: number, tokens: number, vocab: number) {
+  const stamps: number[][] = [];
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const times: number[] = [];
+      stamps.push(times);
+      const promptIds = Array.from({ length: PROMPT }, (_, j) => 3 + ((i * 131 + j * 17) % (vocab - 10)));
+      const lora = adapters[i % adapters.length];
+      for await (const ev of engine.generate({ promptIds, maxTokens: tokens, stopTokenIds: [], prefillChunk: 128, sampling: { temperature: 1, topK: 0, topP: 1, seed: i }, ...(lora ? { lora } : {}) })) {
+        if (ev.type === "token") times.push(performance.now());
+      }
+    }),
+  );
+  const first = Math.min(...stamps.map((t) => t[0]!));
+  const last = Math.max(...stamps.map((t) => t.at(-1)!));
+  const decoded = stamps.reduce((s, t) => s + t.length - 1, 0);
+  const gaps = stamps.flatMap((t) => t.slice(1).map((x, k) => x - t[k]!));
+  return { tok_s: decoded / ((last - first) / 1000), gaps };
+}
+
+async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, rounds: number, tokens: number, log: (s: string) => void): Promise<Result> {
+  const arch = pkg.manifest.architecture;
+  const batched = await Engine.create(pkg, { backend, batching: true });
+  const oneByOne = await Engine.create(pkg, { backend, batching: false });
+  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? undefined : randomFeeds(arch, 16, 200 + i)));
+  // warm-up: arenas sized for the widest batch
+  await runStreams(batched, adapters, 16, 4, arch.vocab_size);
+  await runStreams(oneByOne, adapters, 2, 4, arch.vocab_size);
+  const acc = new Map<string, { tok_s: number[]; gaps: number[] }>();
+  for (let r = 0; r < rounds; r++) {
+    for (const n of STREAMS) {
+      const modes = r % 2 ? (["one_by_one", "batched"] as const) : (["batched", "one_by_one"] as const);
+      for (const mode of modes) {
+        const { tok_s, gaps } = await runStreams(mode === "batched" ? batched : oneByOne, adapters, n, tokens, arch.vocab_size);
+        const key = `${mode}:${n}`;
+        const a = acc.get(key) ?? { tok_s: [], gaps: [] };
+        a.tok_s.push(tok_s);
+        a.gaps.push(...gaps);
+        acc.set(key, a);
+        log(`${model} ${backend.name} round ${r + 1}/${rounds} ${mode} ×${n}: ${tok_s.toFixed(1)} tok/s`);
+      }
+    }
+  }
+  const fig = (mode: string, n: number): ModeFigures => {
+    const a = acc.get(`${mode}:${n}`)!;
+    return { tok_s: median(a.tok_s), tpot_p50_ms: median(a.gaps), tpot_p99_ms: quantile(a.gaps, 0.99) };
+  };
+  const rows = STREAMS.map((n) => ({ streams: n, batched: fig("batched", n), one_by_one: fig("one_by_one", n) }));
+  const lone = rows[0]!.one_by_one;
+  const at8 = rows.find((r) => r.streams === 8)!.batched;
+  return { model, backend: backend.name, rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
+}
+
+function demoPackage(format: WeightFormat): Promise<ModelPackage> {
+  const arch: Architecture = { family: "llama", model_type: "llama", ...PRESETS.demo! };
+  const tok = buildTokenizer({ corpus: DEFAULT_CORPUS, vocabSize: arch.vocab_size });
+  const { files } = assembleModelPackage({
+    name: "demo", arch, weights: randomLlamaWeights(arch, 1), format, source: { kind: "random", seed: 1 }, batch: true,
+    tokenizerJson: tok.tokenizerJson, tokenizerConfig: tok.tokenizerConfig, generationConfig: {},
+  });
+  return loadModelPackage(async (p) => files[p]!, { verify: false });
+}
+
+function table(r: Result): string {
+  const f = (x: number) => x.toFixed(x >= 100 ? 0 : 1);
+  const lines = [
+    `### ${r.model} on ${r.backend}`,
+    "",
+    "| streams | batched tok/s | one by one tok/s | batched / one by one | batched TPOT p50 / p99 ms | one by one TPOT p50 / p99 ms |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...r.rows.map((x) => `| ${x.streams} | ${f(x.batched.tok_s)} | ${f(x.one_by_one.tok_s)} | ${(x.batched.tok_s / x.one_by_one.tok_s).toFixed(2)}× | ${f(x.batched.tpot_p50_ms)} / ${f(x.batched.tpot_p99_ms)} | ${f(x.one_by_one.tpot_p50_ms)} / ${f(x.one_by_one.tpot_p99_ms)} |`),
+    "",
+    `Goal: 8 batched streams vs one lone stream (one by one): aggregate ${r.goal.speedup_8_vs_1.toFixed(2)}× (target ≥ 4×), TPOT p50 ${r.goal.tpot_8_vs_lone.toFixed(2)}× (target ≤ 2×).`,
+    "",
+  ];
+  return lines.join("\n");
+}
+
+async function main() {
+  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--json] [--save <file.json>]\n");
+  const rounds = Number(args.rounds ?? 3);
+  const tokens = Number(args.tokens ?? 32);
+  if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
+  const log = (s: string) => process.stderr.write(s + "\n");
+  const results: Result[] = [];
+  const format = (args.format ?? "int8") as WeightFormat;
+  if (!WEIGHT_FORMATS.includes(format)) throw new Error(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
+  const demo = await demoPackage(format);
+  results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), rounds, tokens, log));
+  results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
+  const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
+  if (existsSync(join(smol, "model.batch.onnx"))) {
+    const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
+    results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), rounds, tokens, log));
+  } else log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
+  const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, results };
+  if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");
+  if (args.json) process.stdout.write(JSON.stringify(out) + "\n");
+  else process.stdout.write(`Run ${out.date} on ${machine}; ${rounds} rounds, ${tokens} tokens per stream, ${PROMPT}-token prompts.\n\n` + results.map(table).join("\n"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:batching: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,319 @@
+/**
+ * Continuous batching: one decode step for every sequence being decoded, in one forward pass of
+ * the batched graph, each row with its own adapter, position and KV cache columns.
+ *
+ * A sequence's life: it **prefills alone**, its prompt `prefillChunk` tokens per pass, into its own
+ * cache (one chunk per loop turn, between decode steps, so running sequences wait at most one chunk;
+ * a prompt's pass is already wide, M = chunk, and keeping it off the shared cache bounds attention's
+ * scratch memory by the prompt, not the batch). Its first token is sampled from the prefill's logits.
+ * It then **joins** at the next step (its cache goes in as the graph's `join` input: no copy), and
+ * from then on each step feeds its last token and samples its next one from its row of logits. It
+ * **leaves** between steps when it stops (a stop id, `maxTokens`) or its consumer goes away (a stop
+ * string, an abort, a disconnect: `leave()`); its cache columns are dropped and the LoRA stacks
+ * rebuilt without it, so its memory is freed at once.
+ *
+ * Sampling runs here, right after each step, with the request's own seeded sampler, so a slow reader
+ * never holds up the batch: tokens wait in the sequence's queue (ids only) until it reads them.
+ * Stop strings, detokenisation and events stay with the caller (`Engine.generate`).
+ *
+ * @example
+ * const seq = batcher.add({ promptIds, sample, maxTokens: 32, stopIds: new Set([2]) });
+ * for (let id; (id = await seq.next()) !== undefined; ) out.push(id);
+ */
+import type { BackendSession, EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
+import type { LoraFeeds } from "./lora-feeds.ts";
+import { loraStacks } from "./lora-stacks.ts";
+import { batchIo, io, type Architecture } from "./manifest.ts";
+import { RaggedCache } from "./ragged-cache.ts";
+
+export type BatchRequest = {
+  promptIds: readonly number[];
+  lora?: LoraFeeds | undefined;
+  /** the request's sampler: logits of one row → the next id */
+  sample: (logits: Float32Array) => number;
+  maxTokens: number;
+  stopIds: ReadonlySet<number>;
+  signal?: AbortSignal | undefined;
+  /** prompt tokens per prefill pass */
+  prefillChunk: number;
+};
+
+/** A sequence in the batcher, as its caller sees it. */
+export interface BatchedSequence {
+  /** The next sampled id; `undefined` once the sequence stopped (a stop id is returned first). */
+  next(): Promise<number | undefined>;
+  /** Milliseconds from the first prefill pass to the first token (0 until then). */
+  readonly prefillMs: number;
+  /** Leave the batch (idempotent); memory is freed before the next step. */
+  leave(): void;
+}
+
+type Phase = "prefill" | "ready" | "decode" | "done";
+
+class Member implements BatchedSequence {
+  readonly key: number;
+  readonly req: BatchRequest;
+  phase: Phase = "prefill";
+  /** tokens in the cache */
+  length = 0;
+  /** ids sampled */
+  produced = 0;
+  /** the last sampled id: the next step's input */
+  last = -1;
+  /** own cache while prefilling (it joins the shared one) and own LoRA stack */
+  own: RaggedCache;
+  ownLora: Record<string, ResidentTensor> | undefined;
+  prefillMs = 0;
+  prefillStart = 0;
+  left = false;
+  private readonly queue: number[] = [];
+  private waiter: { resolve: (id: number | undefined) => void; reject: (e: unknown) => void } | undefined;
+  private error: unknown;
+  private readonly wake: () => void;
+  private readonly onAbort = () => this.fail(this.req.signal!.reason);
+
+  constructor(key: number, req: BatchRequest, own: RaggedCache, wake: () => void) {
+    this.key = key;
+    this.req = req;
+    this.own = own;
+    this.wake = wake;
+    req.signal?.addEventListener("abort", this.onAbort);
+  }
+
+  next(): Promise<number | undefined> {
+    if (this.req.signal?.aborted) return Promise.reject(this.req.signal.reason);
+    if (this.queue.length) return Promise.resolve(this.queue.shift());
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.phase === "done") return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  leave(): void {
+    if (this.left) return;
+    this.left = true;
+    this.req.signal?.removeEventListener("abort", this.onAbort);
+    this.wake();
+  }
+
+  /** Hand a sampled id to the reader; the sequence stops after a stop id or `maxTokens`. */
+  push(id: number): void {
+    this.produced++;
+    this.last = id;
+    if (this.req.stopIds.has(id) || this.produced >= this.req.maxTokens) this.phase = "done";
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) w.resolve(id);
+    else this.queue.push(id);
+  }
+
+  fail(error: unknown): void {
+    this.error ??= error;
+    this.phase = "done";
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(this.error);
+  }
+
+  /** Gone from the batch: left, aborted, or stopped and not in the decode set any more. */
+  get gone(): boolean {
+    return this.left || this.req.signal?.aborted === true || this.phase === "done";
+  }
+}
+
+export class Batcher {
+  private readonly session: Promise<BackendSession>;
+  private readonly backend: EngineBackend;
+  private readonly arch: Architecture;
+  private readonly cache: RaggedCache;
+  private prefilling: Member[] = [];
+  private ready: Member[] = [];
+  /** the rows of the decode step, in order (the LoRA stacks' order) */
+  private decoding: Member[] = [];
+  private stacks: Record<string, ResidentTensor> | undefined;
+  private nextKey = 0;
+  private running = false;
+  /** a pass is running: the caches and stacks are in use */
+  private inPass = false;
+  /** counters for tests and benches */
+  readonly stats = { steps: 0, rowsStepped: 0, widestStep: 0, prefillPasses: 0, stackRebuilds: 0 };
+
+  constructor(backend: EngineBackend, session: Promise<BackendSession>, arch: Architecture) {
+    this.backend = backend;
+    this.session = session;
+    this.arch = arch;
+    this.cache = new RaggedCache(backend, arch);
+  }
+
+  /** Sequences in the batcher: prefilling, waiting to join, decoding. */
+  get size(): { prefilling: number; ready: number; decoding: number } {
+    return { prefilling: this.prefilling.length, ready: this.ready.length, decoding: this.decoding.length };
+  }
+
+  /** Add a sequence; it prefills, then decodes with the others until it stops or leaves. */
+  add(req: BatchRequest): BatchedSequence {
+    const m = new Member(this.nextKey++, req, new RaggedCache(this.backend, this.arch), () => this.onLeave());
+    this.prefilling.push(m);
+    void this.pump();
+    return m;
+  }
+
+  /** A sequence left: free its memory now unless a pass is using it (then before the next pass). */
+  private onLeave(): void {
+    if (!this.inPass) this.reap();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        this.reap();
+        if (!this.prefilling.length && !this.ready.length && !this.decoding.length) break;
+        // prefill up to one chunk's worth of prompt tokens per turn (several short prompts, or one chunk of a long one)
+        for (let budget = 0; this.prefilling.length && budget < this.prefilling[0]!.req.prefillChunk; ) budget += await this.prefillChunk(this.prefilling[0]!);
+        this.reap();
+        if (this.decoding.length || this.ready.length) await this.step();
+        await yieldToEventLoop(); // let readers take their tokens and new requests arrive
+      }
+    } catch (err) {
+      for (const m of [...this.prefilling, ...this.ready, ...this.decoding]) {
+        m.fail(err);
+        this.free(m);
+      }
+      this.prefilling = [];
+      this.ready = [];
+      this.decoding = [];
+      this.dropStacks();
+      this.cache.dispose();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Remove sequences that stopped or left, and free what they held. */
+  private reap(): void {
+    const gone = (list: Member[]) => list.filter((m) => m.gone);
+    for (const m of [...gone(this.prefilling), ...gone(this.ready)]) this.free(m);
+    this.prefilling = this.prefilling.filter((m) => !m.gone);
+    this.ready = this.ready.filter((m) => !m.gone);
+    const leaving = gone(this.decoding);
+    if (!leaving.length) return;
+    for (const m of leaving) if (m.req.signal?.aborted) m.fail(m.req.signal.reason);
+    this.decoding = this.decoding.filter((m) => !m.gone);
+    if (this.decoding.length) this.cache.drop(new Set(leaving.map((m) => m.key)));
+    else this.cache.dispose();
+    this.dropStacks();
+  }
+
+  private free(m: Member): void {
+    if (m.req.signal?.aborted) m.fail(m.req.signal.reason);
+    m.own.dispose();
+    disposeAll(m.ownLora);
+    m.ownLora = undefined;
+  }
+
+  /** One prefill pass of `m`'s next prompt chunk, alone, into its own cache; returns the tokens it ran. */
+  private async prefillChunk(m: Member): Promise<number> {
+    const { promptIds, prefillChunk } = m.req;
+    if (m.length === 0) {
+      m.prefillStart = performance.now();
+      m.ownLora = this.upload(loraStacks(this.arch, [m.req.lora]));
+    }
+    const ids = promptIds.slice(m.length, m.length + prefillChunk);
+    const logits = await this.pass(m.own, undefined, [m], [ids], m.ownLora!);
+    this.stats.prefillPasses++;
+    m.length += ids.length;
+    if (m.gone) this.reap();
+    if (m.length < promptIds.length || m.gone) return ids.length;
+    m.prefillMs = performance.now() - m.prefillStart;
+    disposeAll(m.ownLora);
+    m.ownLora = undefined;
+    this.prefilling = this.prefilling.filter((x) => x !== m);
+    m.push(m.req.sample(logits));
+    if (m.phase === "done") m.own.dispose();
+    else {
+      m.phase = "ready";
+      this.ready.push(m);
+    }
+    return ids.length;
+  }
+
+  /** One decode step of every decoding sequence, the ready ones joining (their caches as one `join`). */
+  private async step(): Promise<void> {
+    const joining = this.ready;
+    this.ready = [];
+    const join = joining[0]?.own;
+    for (const m of joining.slice(1)) join!.append(m.own);
+    for (const m of joining) {
+      m.phase = "decode";
+      this.decoding.push(m);
+      this.dropStacks();
+    }
+    if (!this.stacks) {
+      this.stacks = this.upload(loraStacks(this.arch, this.decoding.map((m) => m.req.lora)));
+      this.stats.stackRebuilds++;
+    }
+    const rows = this.decoding;
+    const logits = await this.pass(this.cache, join, rows, rows.map((m) => [m.last]), this.stacks);
+    this.stats.steps++;
+    this.stats.rowsStepped += rows.length;
+    this.stats.widestStep = Math.max(this.stats.widestStep, rows.length);
+    const V = this.arch.vocab_size;
+    rows.forEach((m, b) => {
+      m.length++;
+      if (!m.gone) m.push(m.req.sample(logits.subarray(b * V, (b + 1) * V)));
+    });
+  }
+
+  /**
+   * One pass of the batched graph: row b feeds `ids[b]` (all rows the same length) after its
+   * columns in `cache` (plus `join`'s); returns logits `[B, vocab]`, each row's last position.
+   */
+  private async pass(cache: RaggedCache, join: RaggedCache | undefined, rows: Member[], ids: number[][], lora: Record<string, ResidentTensor>): Promise<Float32Array> {
+    this.inPass = true;
+    try {
+      const session = await this.session;
+      const S = ids[0]!.length;
+      const positions = rows.flatMap((m) => Array.from({ length: S }, (_, i) => m.length + i));
+      const feeds: Record<string, HostTensor | ResidentTensor> = {
+        ...cache.feeds(join),
+        ...lora,
+        [io.inputIds]: { type: "int64", data: BigInt64Array.from(ids.flat(), BigInt), dims: [rows.length, S] },
+        [batchIo.positions]: { type: "int64", data: BigInt64Array.from(positions, BigInt), dims: [rows.length, S] },
+        [batchIo.rowIds]: { type: "int64", data: BigInt64Array.from(rows, (m) => BigInt(m.key)), dims: [rows.length] },
+      };
+      const { outputs, kept } = await session.run(feeds, cache.presents);
+      cache.advance(kept, rows.flatMap((m) => Array<number>(S).fill(m.key)), positions, join);
+      return outputs[io.logits]!.data as Float32Array;
+    } finally {
+      this.inPass = false;
+    }
+  }
+
+  private upload(tensors: Record<string, HostTensor>): Record<string, ResidentTensor> {
+    const out: Record<string, ResidentTensor> = {};
+    try {
+      for (const [name, t] of Object.entries(tensors)) out[name] = this.backend.upload(t);
+    } catch (e) {
+      disposeAll(out);
+      throw e;
+    }
+    return out;
+  }
+
+  private dropStacks(): void {
+    disposeAll(this.stacks);
+    this.stacks = undefined;
+  }
+}
+
+function disposeAll(tensors: Record<string, ResidentTensor> | undefined): void {
+  for (const t of Object.values(tensors ?? {})) t.dispose();
+}
+
+/** A macrotask turn (setImmediate in Node, a zero timeout elsewhere): readers and new requests run. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
+}

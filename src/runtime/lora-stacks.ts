@@ -1,0 +1,37 @@
+/**
+ * The batched graph's LoRA inputs: the rows that carry an adapter (`lora_rows`), and their feeds
+ * stacked along a leading axis, `A` `[B', in, r]` and `B` `[B', r, out]`, with r the largest rank
+ * among them for that group. A row of smaller rank is zero-padded (zero columns of A, zero rows of B
+ * add exact zeros); a row without an adapter is left out: the graph leaves its output the base's.
+ * Built once when the batch's rows change, not per step.
+ *
+ * @example const stacks = loraStacks(arch, [feedsA, undefined, feedsB]); // lora_rows [0, 2]
+ */
+import type { HostTensor } from "./backend.ts";
+import type { LoraFeeds } from "./lora-feeds.ts";
+import { LORA_GROUPS, batchIo, groupLayout, io, type Architecture } from "./manifest.ts";
+
+/** One host tensor per LoRA input of the batched graph (and `lora_rows`), for the batch rows given. */
+export function loraStacks(arch: Architecture, batchRows: ReadonlyArray<LoraFeeds | undefined>): Record<string, HostTensor> {
+  const loraRows = batchRows.flatMap((r, b) => (r ? [b] : []));
+  const rows = loraRows.map((b) => batchRows[b]!);
+  const B = rows.length;
+  const stacks: Record<string, HostTensor> = { [batchIo.loraRows]: { type: "int64", data: BigInt64Array.from(loraRows, BigInt), dims: [B] } };
+  for (let l = 0; l < arch.num_hidden_layers; l++) {
+    for (const { name } of LORA_GROUPS) {
+      const { in: K, out: N } = groupLayout(arch, name);
+      const feeds = rows.map((r) => r.layers[l]?.[name]);
+      const R = feeds.reduce((m, f) => Math.max(m, f?.rank ?? 0), 0);
+      const A = new Float32Array(B * K * R); // [B, K, R]
+      const Bm = new Float32Array(B * R * N); // [B, R, N]
+      feeds.forEach((f, b) => {
+        if (!f) return;
+        for (let k = 0; k < K; k++) A.set(f.A.subarray(k * f.rank, (k + 1) * f.rank), (b * K + k) * R);
+        Bm.set(f.B, b * R * N); // rows 0..rank-1 of row b's [R, N] block
+      });
+      stacks[io.loraA(l, name)] = { type: "float32", data: A, dims: [B, K, R] };
+      stacks[io.loraB(l, name)] = { type: "float32", data: Bm, dims: [B, R, N] };
+    }
+  }
+  return stacks;
+}
