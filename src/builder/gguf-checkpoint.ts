@@ -15,7 +15,7 @@ import type { Int4Weight } from "./quantize.ts";
 import { toFloat32 } from "../adapters/safetensors.ts";
 import type { HfWeights } from "./llama-graph.ts";
 import type { Architecture } from "../runtime/manifest.ts";
-import type { AddedTokenJson } from "./tokenizer.ts";
+import { bpeModel, type AddedTokenJson } from "./tokenizer.ts";
 
 export type GgufCheckpoint = {
   arch: Architecture;
@@ -287,18 +287,7 @@ export function tokenizerFromGguf(gguf: Gguf, arch: Architecture) {
         }
       : { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: true },
     decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: merges.map(String),
-    },
+    model: bpeModel(vocab, merges.map(String)),
   };
   const special = Object.fromEntries(added.map(({ id, ...rest }) => [String(id), rest]));
   const tokenizerConfig = {

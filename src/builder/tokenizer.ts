@@ -44,17 +44,25 @@ export interface ByteLevelBpeTokenizerJson {
   pre_tokenizer: { type: "ByteLevel"; add_prefix_space: false; trim_offsets: boolean; use_regex: true };
   post_processor: { type: "ByteLevel"; add_prefix_space: false; trim_offsets: boolean; use_regex: true };
   decoder: { type: "ByteLevel"; add_prefix_space: false; trim_offsets: boolean; use_regex: true };
-  model: {
-    type: "BPE";
-    dropout: null;
-    unk_token: null;
-    continuing_subword_prefix: null;
-    end_of_word_suffix: null;
-    fuse_unk: false;
-    byte_fallback: false;
-    ignore_merges: false;
-    vocab: Record<string, number>;
-    merges: string[];
+  model: BpeModelJson;
+}
+
+/** `tokenizer.json`'s `model`: a byte-level BPE with no unknown token, dropout or fallback. */
+export type BpeModelJson = ReturnType<typeof bpeModel>;
+
+/** @example bpeModel({ "a": 0, "b": 1, "ab": 2 }, ["a b"]) */
+export function bpeModel(vocab: Record<string, number>, merges: string[]) {
+  return {
+    type: "BPE" as const,
+    dropout: null,
+    unk_token: null,
+    continuing_subword_prefix: null,
+    end_of_word_suffix: null,
+    fuse_unk: false as const,
+    byte_fallback: false as const,
+    ignore_merges: false as const,
+    vocab,
+    merges,
   };
 }
 
@@ -132,18 +140,7 @@ export function buildTokenizer({ corpus, vocabSize, modelMaxLength = 2048 }: Bui
     pre_tokenizer: byteLevel,
     post_processor: byteLevel,
     decoder: byteLevel,
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: merges.map(([a, b]) => `${a} ${b}`),
-    },
+    model: bpeModel(vocab, merges.map(([a, b]) => `${a} ${b}`)),
   };
   const tokenizerConfig: ChatTokenizerConfig = {
     add_bos_token: false,
