@@ -73,7 +73,7 @@ function main(): void {
   const [train, val, dev, domainExamples, domainHeldOut] = ["train", "val", "dev", "dev-domain-examples", "dev-domain-test"].map(read) as LabelledExample[][];
   const names = values.only ? values.only.split(",") : Object.keys(ROUTER_CANDIDATES);
   console.log(`dev set: ${dev!.length} messages (${dev!.filter((e) => e.lang && e.lang !== "en").length} non-English); training split ${train!.length}, validation split ${val!.length}; runtime domains: ${[...new Set(domainExamples!.map((e) => e.domain))].join(", ")}\n`);
-  console.log("| candidate | val accuracy | dev: three domains | dev: off-topic fallback | dev: non-English routed | dev: routed correctly | dev: ECE | runtime domain: top / routed | pulled from dev | dev off-topic fallback with it | artifact | train s |");
+  console.log("| candidate | val accuracy | dev: three domains | dev: off-topic fallback | dev: non-English routed | dev: routed correctly | dev: ECE | runtime domain: top / routed | dev messages with it on top | dev off-topic fallback with it | artifact | train s |");
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const name of names) {
     const settings = ROUTER_CANDIDATES[name];
