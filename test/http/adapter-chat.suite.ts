@@ -32,7 +32,7 @@ export function adapterChatSuite(worker: TestHost) {
   async function prepared(files: PeftFiles): Promise<PreparedAdapter> {
     const engine = await embeddedEngine();
     const arch = engine.manifest.architecture;
-    return prepareAdapter(loadPeftAdapter(files, arch, { maxRank: engine.manifest.lora.max_rank }), arch, { baseWeight: await engine.baseWeights(), baseId: engine.modelHash });
+    return prepareAdapter(loadPeftAdapter(files, arch, { maxRank: engine.manifest.lora.max_rank }), arch, { baseWeight: await engine.baseWeights(), baseId: engine.baseId });
 }
 
 /** A DoRA adapter for the demo model: magnitudes near the served weights' column norms. */
