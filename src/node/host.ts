@@ -18,7 +18,7 @@ import { readBaseWeight } from "../runtime/base-weights.ts";
 import type { EngineBackend } from "../runtime/backend.ts";
 import { nodeBackend } from "../runtime/node-backend.ts";
 import { readLimits, type Limits } from "../pipeline/limits.ts";
-import { admissionFromLimits } from "../pipeline/admission.ts";
+import { admissionFromLimits, type Admission } from "../pipeline/admission.ts";
 import type { StoredAdapter } from "../pipeline/select.ts";
 import { DomainRouter } from "../pipeline/routing.ts";
 import { SqlRegistry, type BlobStore } from "../registry/sql-registry.ts";
@@ -56,8 +56,8 @@ export type NodeHostOptions = {
   batching?: boolean;
 };
 
-/** Overrides for one `deps()` (tests, benches): own caches, a blob store with faults. */
-export type DepsOverrides = { blobs?: (real: BlobStore) => BlobStore; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; limits?: Partial<Limits> };
+/** Overrides for one `deps()` (tests, benches): own caches, a blob store with faults, limits, an admission budget. */
+export type DepsOverrides = { blobs?: (real: BlobStore) => BlobStore; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; limits?: Partial<Limits>; admission?: Admission };
 
 export type NodeHost = {
   engine: Engine;
@@ -124,7 +124,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
         // own caches: no shared warm tier unless given, so what a test injects is what it reads
         const cache = v.cache ?? shared.cache;
         const stored = v.stored ?? (v.cache ? undefined : shared.stored);
-        return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, admission: v.limits ? admissionFromLimits(lim) : shared.admission, adminToken: o.adminToken, modelPackage });
+        return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, admission: v.admission ?? (v.limits ? admissionFromLimits(lim) : shared.admission), adminToken: o.adminToken, modelPackage });
       },
       seed: (adapters) => seedAdapters(registry, base, limits, adapters),
       close: () => sqlite.close(),

@@ -58,7 +58,7 @@ describe("lossless packages", () => {
 
 describe("base identity", () => {
   it("is one for the fp32 and carried 4-bit packages (whose manifest hashes differ), and each lossy package's own hash", async () => {
-    const [fp32, int4, requantized, int8] = await Promise.all([built.fp32, built.int4, built.requantized, built.int8].map((b) => load(b.files)));
+    const [fp32, int4, requantized, int8] = await Promise.all([load(built.fp32.files), load(built.int4.files), load(built.requantized.files), load(built.int8.files)]);
     expect(int4.hash).not.toBe(fp32.hash);
     expect(int4.baseId).toBe(fp32.baseId);
     expect(requantized.baseId).toBe(requantized.hash);
@@ -84,7 +84,7 @@ describe("base identity", () => {
   });
 
   it("an adapter registered on the fp32 package is accepted by the 4-bit one, and refused by the int8 one with 409 adapter_base_mismatch", async () => {
-    const [fp32, int4, int8] = await Promise.all([built.fp32, built.int4, built.int8].map((b) => load(b.files)));
+    const [fp32, int4, int8] = await Promise.all([load(built.fp32.files), load(built.int4.files), load(built.int8.files)]);
     const upload = await prepareUpload("helpdesk", peftFiles({ r: 4, seed: 3 }), uploadBase(fp32), { maxRank: 64 });
     expect(upload.summary.base_model_hash).toBe(fp32.baseId);
     const onInt4 = deserializePreparedAdapter(upload.prepared.bytes, Q4_ARCH, { baseId: int4.baseId });
