@@ -61,10 +61,16 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
 
 export type Q4Checkpoint = { weights: HfWeights; blocks: Map<string, Int4Weight>; sha256: string };
 
-/** The quantized checkpoint: dequantized weights (what fp32 serves), carried blocks, and a content hash standing for the file's. */
-export function q4Checkpoint(seed = 7): Q4Checkpoint {
+/**
+ * The quantized checkpoint: dequantized weights (what fp32 serves), carried blocks, and a content
+ * hash standing for the file's. The embedding is scaled to `embedStd` (default 0.1): at the builder's
+ * std 1 a tied head sees the last token's own row in the residual stream and repeats it forever.
+ */
+export function q4Checkpoint(seed = 7, embedStd = 0.1): Q4Checkpoint {
   const arch = Q4_ARCH;
   const floats = randomLlamaWeights(arch, seed);
+  const embed = floats.get("model.embed_tokens.weight")!;
+  for (let i = 0; i < embed.length; i++) embed[i]! *= embedStd;
   const weights: HfWeights = new Map(floats);
   const blocks = new Map<string, Int4Weight>();
   const hash = createHash("sha256");
