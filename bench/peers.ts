@@ -213,22 +213,37 @@ async function resolveSetups(o: { model: string; also?: string; transformersjs?:
 
 type MemoryRow = Awaited<ReturnType<typeof memoryChild>>;
 
-export async function benchPeers(o: { model: string; also?: string; transformersjs?: string; gguf?: string; parts?: ReadonlySet<string>; rounds?: number; steps?: number }) {
+export async function benchPeers(o: { model: string; also?: string; transformersjs?: string; gguf?: string; parts?: ReadonlySet<string>; rounds?: number; steps?: number; out?: string }) {
   const want = (part: string) => !o.parts || o.parts.has(part);
   const setups = await resolveSetups(o);
   const load = [loadavg()[0]];
-  const speed = [];
+  const memory: MemoryRow[] = [];
+  const memoryRatios: Ratio[] = [];
+  let http: Awaited<ReturnType<typeof import("./node.ts").benchHttp>> | undefined;
+  const speed: Array<Awaited<ReturnType<typeof speedChild>>> = [];
+  const result = () => ({
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version },
+    // the 1-minute load average before and after each part: on a shared machine it says how much absolute figures are worth
+    load_average: load,
+    llama_context: LLAMA_CONTEXT,
+    speed,
+    memory,
+    memory_ratios: memoryRatios,
+    http,
+  });
+  // a long run keeps what it has measured so far
+  const save = () => o.out && writeFileSync(o.out, JSON.stringify(result(), null, 2) + "\n");
   if (want("speed")) {
     for (const s of setups) {
       for (const side of ["wasm", "native"] as const) {
         log(`speed: ${s.format} (${s.packageDir}), ${side} engines and llama.cpp interleaved in one process …`);
         speed.push(child<Awaited<ReturnType<typeof speedChild>>>(["--child", "speed", "--side", side, ...setupArgs(s), "--rounds", String(o.rounds ?? 2), "--steps", String(o.steps ?? 16)]));
         load.push(loadavg()[0]);
+        save();
       }
     }
   }
-  const memory: MemoryRow[] = [];
-  const memoryRatios: Ratio[] = [];
   if (want("memory")) {
     log("memory: each engine alone in a fresh process …");
     memory.push(child<MemoryRow>(["--child", "memory", "--kind", "bare", ...setupArgs(setups[0]!)]));
@@ -241,25 +256,16 @@ export async function benchPeers(o: { model: string; also?: string; transformers
     }
     if (setups[0]!.gguf) memory.push(child<MemoryRow>(["--child", "memory", "--kind", "llamacpp_1t", ...setupArgs(setups[0]!)]));
     load.push(loadavg()[0]);
+    save();
   }
-  let http;
   if (want("http")) {
     log(`http: streamed chats through the Node host on ${o.model} …`);
     const { benchHttp } = await import("./node.ts");
     http = await benchHttp(o.model, 4, 16);
     load.push(loadavg()[0]);
+    save();
   }
-  return {
-    date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version },
-    // the 1-minute load average before and after each part: on a shared machine it says how much absolute figures are worth
-    load_average: load,
-    llama_context: LLAMA_CONTEXT,
-    speed,
-    memory,
-    memory_ratios: memoryRatios,
-    http,
-  };
+  return result();
 }
 
 const HELP = readFileSync(SELF, "utf8").split("*/")[0]!.replace(/^\/\*\*\n/, "").replace(/^ \* ?/gm, "");
@@ -309,9 +315,8 @@ if (process.argv[1] === SELF) {
     }
     const result = await benchPeers({
       model: values.model!, ...(values.also !== undefined ? { also: values.also } : {}), ...(values.transformersjs ? { transformersjs: values.transformersjs } : {}), ...(values.gguf ? { gguf: values.gguf } : {}),
-      ...(values.only ? { parts: new Set(values.only.split(",")) } : {}), ...(values.rounds ? { rounds: Number(values.rounds) } : {}), ...(values.steps ? { steps: Number(values.steps) } : {}),
+      ...(values.only ? { parts: new Set(values.only.split(",")) } : {}), ...(values.rounds ? { rounds: Number(values.rounds) } : {}), ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.out ? { out: values.out } : {}),
     });
-    if (values.out) writeFileSync(values.out, JSON.stringify(result, null, 2) + "\n");
     console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     process.exit(0);
   } catch (e) {
