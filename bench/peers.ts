@@ -306,6 +306,9 @@ if (process.argv[1] === SELF) {
     if (values.child) {
       const s: Setup = { packageDir: values.package!, format: values.format!, ...(values.tjs ? { tjsDir: values.tjs } : {}), ...(values.gguf ? { gguf: values.gguf } : {}) };
       const result = values.child === "speed" ? await speedChild(s, values.side as Side, Number(values.rounds), Number(values.steps)) : await memoryChild(values.kind as MemoryKind, s);
+      // each child's result is also kept on its own, so that an interrupted run loses only what was running
+      mkdirSync(join(OUT, "parts"), { recursive: true });
+      writeFileSync(join(OUT, "parts", `${values.child}-${values.child === "speed" ? values.side : values.kind}-${s.format}-${Date.now()}.json`), JSON.stringify(result) + "\n");
       console.log(JSON.stringify(result));
       process.exit(0); // llama.cpp's and ORT's threads would keep the child alive
     }
