@@ -79,10 +79,10 @@ def roles_of(config: str) -> dict[str, str]:
 
 
 def part_key(args: argparse.Namespace, config: str) -> dict:
-    """What a cached part was computed from; a part is reused only when this matches. The reply
-    length is not part of it: each part records its own, and the report lists them per config."""
+    """What a cached part was computed from; a part is reused only when this matches (the reply
+    length included, so every config of a report answers with the same number of tokens)."""
     adapter = None if config == "base" else file_sha256(args.adapters / config / "adapter_model.safetensors")
-    return {"config": config, "base_model": args.model, "adapter_sha256": adapter, "limit": args.limit,
+    return {"config": config, "base_model": args.model, "adapter_sha256": adapter, "limit": args.limit, "max_new_tokens": args.max_new_tokens,
             "data_sha256": {d: [file_sha256(args.data / f"{d}.eval.jsonl"), file_sha256(args.data / "heldout" / f"{d}.jsonl")]
                             for d in DOMAINS}}
 

@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { defaultThreads, nodeBackend } from "../runtime/node-backend.ts";
 import { openNodeHost } from "./host.ts";
-import { readSeedAdapters, SEED_ADAPTER_DIRS } from "./seed-adapters.ts";
+import { seedServedModel } from "./seed-adapters.ts";
 import { startServer } from "./server.ts";
 
 const DEFAULT_MODEL = "models/smollm2-135m";
@@ -100,11 +100,8 @@ const host = await openNodeHost({
   adminToken: process.env.ADMIN_TOKEN || undefined,
 }).catch((err: Error) => fail(`cannot serve ${config.model}: ${err.message}`));
 const name = host.base.manifest.name;
-if (config.seed) {
-  const dir = SEED_ADAPTER_DIRS[name];
-  const adapters = dir ? await readSeedAdapters(dir) : [];
-  if (adapters.length && (await host.seed(adapters))) process.stderr.write(`lora-edge: seeded domains ${adapters.map((a) => a.domain).join(", ")} from ${dir}\n`);
-}
+const seeded = config.seed ? await seedServedModel(host) : undefined;
+if (seeded) process.stderr.write(`lora-edge: seeded domains ${seeded.domains.join(", ")} from ${seeded.dir}\n`);
 const server = await startServer(createApp(host.deps()).fetch, { port: config.port, hostname: config.host }).catch((err: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${err.message}`));
 process.stderr.write(
   `lora-edge: serving ${name} (${basename(resolve(config.model))}, ${host.base.manifest.quantization.weights}) on onnxruntime-node with ${config.threads} thread${config.threads > 1 ? "s" : ""} at ${server.url}` +
