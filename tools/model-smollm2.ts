@@ -29,6 +29,12 @@ const REPO = fileURLToPath(new URL("..", import.meta.url));
  */
 const DEFAULT_FORMAT: WeightFormat = "fp32";
 
+/**
+ * The package's `lora.max_rank`, the summed rank a request's adapters may reach per layer group:
+ * 128 lets the shipped r=16 all-projection adapters (48 on q|k|v) be composed two at a time.
+ */
+const COMPOSED_MAX_RANK = 128;
+
 /** int8 smoothing strength and calibration size, as measured best in bench/results (README "Weight formats"). */
 const DEFAULT_ALPHA = 0.65;
 const CALIBRATION = { sequences: 4, tokens: 512 };
@@ -156,6 +162,8 @@ async function main() {
       weights: ckpt.weights,
       format: t.format,
       batch: t.batch, // the Node host batches concurrent requests; a browser runs one at a time
+      // a composition's ranks add up: two r=16 adapters on q|k|v need 96 (uploads stay capped by MAX_ADAPTER_RANK)
+      maxRank: COMPOSED_MAX_RANK,
       source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
       tokenizerJson: ckpt.tokenizerJson,
       tokenizerConfig: { ...(ckpt.tokenizerConfig as object), model_max_length: context },

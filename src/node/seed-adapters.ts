@@ -6,6 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SeedAdapter } from "../registry/seed.ts";
+import type { NodeHost } from "./host.ts";
 
 /** Base model name → folder of its domain adapters (relative to the repository root). */
 export const SEED_ADAPTER_DIRS: Readonly<Record<string, string>> = {
@@ -24,4 +25,16 @@ export async function readSeedAdapters(dir: string): Promise<SeedAdapter[]> {
       weights: new Uint8Array(await readFile(join(dir, domain, "adapter_model.safetensors"))),
     })),
   );
+}
+
+/**
+ * What `npm start` does on an empty registry: seed it with the served model's domain adapters.
+ * The folder and the domains it seeded, or undefined when nothing was seeded (no folder for this
+ * model, an empty one, or a registry that already holds adapters or domains).
+ */
+export async function seedServedModel(host: NodeHost): Promise<{ dir: string; domains: string[] } | undefined> {
+  const dir = SEED_ADAPTER_DIRS[host.base.manifest.name];
+  const adapters = dir ? await readSeedAdapters(dir) : [];
+  if (!dir || !adapters.length || !(await host.seed(adapters))) return undefined;
+  return { dir, domains: adapters.map((a) => a.domain) };
 }

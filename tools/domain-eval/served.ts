@@ -1,0 +1,78 @@
+/**
+ * The Node host as `npm start` runs it, in this process: the SmolLM2 package (built or refreshed
+ * with `npm run model:smollm2` when it is the default folder), a fresh registry in a temporary
+ * folder seeded with the served model's domain adapters exactly as `npm start` seeds it, and the
+ * real HTTP server on an ephemeral port. The evaluation reaches it only over HTTP.
+ *
+ * @example const served = await serveDomainAdapters({ threads: 2 }); … await served.close();
+ */
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createApp } from "../../src/app.ts";
+import { nodeLimits, openNodeHost } from "../../src/node/host.ts";
+import { seedServedModel } from "../../src/node/seed-adapters.ts";
+import { startServer } from "../../src/node/server.ts";
+import { nodeBackend } from "../../src/runtime/node-backend.ts";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+export const SMOLLM2_DIR = join(REPO, "models/smollm2-135m");
+
+export type ServedDomainAdapters = {
+  url: string;
+  /** the served base's manifest name and hash (its identity) */
+  base: string;
+  modelHash: string;
+  /** domain → the adapter its mapping names (`name@version`), read back from `GET /v1/domains` */
+  adapters: Record<string, string>;
+  /** where the seeded adapters came from (relative to the repository) */
+  adapterDir: string;
+  close(): Promise<void>;
+};
+
+/** Build (or confirm up to date) the default SmolLM2 package; progress on stderr. */
+export function ensureSmollm2Package(): void {
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "tools/model-smollm2.ts")], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
+  if (run.status !== 0) throw new Error(`npm run model:smollm2 failed (exit ${run.status ?? run.signal}, see above)`);
+}
+
+/** `batching`: the host's `--batching` (concurrent requests share decode steps; the package has model.batch.onnx). */
+export async function serveDomainAdapters(o: { modelDir?: string; threads?: number; batching?: boolean } = {}): Promise<ServedDomainAdapters> {
+  const modelDir = o.modelDir ?? SMOLLM2_DIR;
+  if (resolve(modelDir) === resolve(SMOLLM2_DIR)) ensureSmollm2Package();
+  else if (!existsSync(join(modelDir, "manifest.json"))) throw new Error(`${modelDir} holds no model package`);
+  const data = mkdtempSync(join(tmpdir(), "lora-edge-eval-"));
+  const adminToken = randomUUID();
+  const host = await openNodeHost({
+    modelDir, dbPath: join(data, "registry.sqlite"), blobDir: join(data, "blobs"),
+    backend: nodeBackend(o.threads ? { threads: o.threads } : {}), limits: nodeLimits(process.env), adminToken, batching: o.batching ?? false,
+  });
+  const cleanup = () => {
+    host.close();
+    rmSync(data, { recursive: true, force: true });
+  };
+  try {
+    const seeded = await seedServedModel(host);
+    if (!seeded) throw new Error(`${host.base.manifest.name} has no domain adapters to seed (src/node/seed-adapters.ts)`);
+    const server = await startServer(createApp(host.deps()).fetch, { port: 0 });
+    const res = await fetch(`${server.url}/v1/domains`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const mappings = ((await res.json()) as { data: { domain: string; adapter: string; version: number }[] }).data;
+    return {
+      url: server.url,
+      base: host.base.manifest.name,
+      modelHash: host.engine.modelHash,
+      adapters: Object.fromEntries(mappings.map((m) => [m.domain, `${m.adapter}@${m.version}`])),
+      adapterDir: seeded.dir,
+      close: async () => {
+        await server.close(1_000);
+        cleanup();
+      },
+    };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
