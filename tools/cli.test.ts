@@ -18,6 +18,8 @@ const answers: Record<string, { status?: number; json?: unknown; sse?: string[];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    // one connection per request: fetch must not reuse a socket this server's keep-alive timer closed
+    res.setHeader("connection", "close");
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {

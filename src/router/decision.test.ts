@@ -110,11 +110,10 @@ describe("routeMessages: inputs it cannot classify", () => {
     expect(routeMessages(router, [{ role: "system", content: "hi" }, { role: "user", content: null }])).toEqual(fallback);
   });
 
-  it("decides a 100 KB message quickly by reading only its tail", () => {
-    const huge = "lorem ipsum dolor sit amet ".repeat(4000).slice(0, 100_000);
-    const started = performance.now();
+  it("decides a 100 KB message by reading only its tail (its latency is in the router bench)", () => {
+    const huge = "I was charged twice, refund me please. " + "lorem ipsum dolor sit amet ".repeat(4000).slice(0, 100_000);
     const decision = routeText(router, huge);
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(decision).toEqual(routeText(router, huge.slice(-router.features.maxChars)));
     expect(["classifier", "fallback"]).toContain(decision.reason);
     const hugeComplaint = "x".repeat(100_000) + " I was charged twice for the same order, please refund me";
     expect(routeText(router, hugeComplaint).domain).toBe("support");
