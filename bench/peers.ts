@@ -35,7 +35,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SMOLLM2, sha256File } from "../src/builder/smollm2.ts";
 import { Engine } from "../src/runtime/engine.ts";
-import { loadModelPackage, readPackageFile, type ModelPackage } from "../src/runtime/model-package.ts";
+import { loadManifest, loadModelPackage, readPackageFile, type ModelPackage } from "../src/runtime/model-package.ts";
 import { nodeBackend } from "../src/runtime/node-backend.ts";
 import { createTokenizer, type ChatTokenizer } from "../src/runtime/tokenizer.ts";
 import { wasmHeapBytes } from "../src/runtime/ort.ts";
@@ -165,7 +165,13 @@ async function memoryChild(kind: MemoryKind, s: Setup) {
   await wasmBackend(); // every process starts with ORT-web initialised: the floor `bare` reports
   let lane: Lane | undefined;
   let ids: number[] = [];
-  {
+  if (!kind.startsWith("ours")) {
+    // the prompt from the package's tokenizer files alone: a peer's process never holds our weights
+    const { manifest } = await loadManifest(async (p) => new Uint8Array(await readFile(join(s.packageDir, p))));
+    const json = (entry: { path: string }) => JSON.parse(readFileSync(join(s.packageDir, entry.path), "utf8")) as unknown;
+    const f = manifest.files;
+    ids = promptIds(createTokenizer({ tokenizerJson: json(f.tokenizer), tokenizerConfig: json(f.tokenizer_config), generationConfig: json(f.generation_config) }));
+  } else {
     const { pkg, reread } = await loadPackage(s.packageDir);
     ids = promptIds(tokenizerOf(pkg));
     if (kind === "ours_wasm_1t") lane = engineLane(kind, await Engine.create(pkg, { backend: await wasmBackend(), rereadWeights: reread }));
