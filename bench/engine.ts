@@ -44,14 +44,14 @@ function median(xs: number[]) {
   return s[Math.floor(s.length / 2)]!;
 }
 
-type Lane = { engine: Engine; lora?: LoraFeeds };
+export type Lane = { engine: Engine; lora?: LoraFeeds };
 
 /**
  * Decode timings of several configurations measured side by side: every lane prefills the same
  * prompt, then the lanes take decode steps in turn (rotating who goes first), so drift on a shared
  * machine, cache warmth and KV length hit all lanes alike. Median step time per lane.
  */
-async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
+export async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
   const state = await Promise.all(
     lanes.map(async ({ engine, lora }) => {
       const seq = engine.sequence(lora);

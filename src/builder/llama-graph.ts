@@ -161,6 +161,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
    * applies it to an `[S, K]` input (with an optional bias). `table` names the stored values and
    * per-column scales, so the tied embedding can gather its rows from lm_head's one table.
    */
+  let zero128Name: string | undefined;
+  /** uint8 zero point 128, one scalar shared by every per-row int8 layer */
+  const zero128 = () => (zero128Name ??= g.initializer("int8.zero_point", Uint8Array.of(128), [], { external: false }));
   const linearWeight = (name: string, wKN: Float32Array, K: number, N: number, carried?: Int4Weight) => {
     if (opts.format === "fp32") {
       const W = g.initializer(name, wKN, [K, N]);
@@ -184,10 +187,12 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const apply = (x: string, bias?: string) => {
         if (smooth) x = g.op("Div", [x, smooth]);
         if (perRow) {
-          // per-row (per-token) symmetric int8: r = max|x_row| / 127, xq = round(x / r); y = (xq · q) · r · scale
+          // per-row (per-token) symmetric int8: r = max|x_row| / 127, xq = round(x / r); y = (xq · q) · r · scale.
+          // xq travels as uint8 with zero point 128 (same values): ORT's kernel for an int8 left
+          // operand is ~5× slower than its uint8 × int8 one, in WASM and natively (bench/results/smollm2-decode.md)
           const r = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [S, 1]
-          const xq = g.op("Cast", [g.op("Round", [g.op("Div", [x, r])])], { to: 3 }); // int8
-          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName], {}, { domain: "com.microsoft" }), r]);
+          const xq = g.op("Cast", [g.op("Add", [g.op("Round", [g.op("Div", [x, r])]), g.f32([128], [])])], { to: 2 }); // uint8
+          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName, zero128()], {}, { domain: "com.microsoft" }), r]);
           return bias ? g.op("Add", [y, bias]) : y;
         }
         return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero!, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
