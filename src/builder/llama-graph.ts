@@ -29,7 +29,7 @@ export type GraphOptions = {
   /** false: no LoRA inputs at all (the plain base graph, for bit-identity checks and benchmarks). */
   lora?: boolean;
   /**
-   * int8 only: per-input-channel smoothing scales `s` `[in]` by weight name (`layers.{l}.{group}.weight`, `lm_head`).
+   * int8 (per tensor, row or block): per-input-channel smoothing scales `s` `[in]` by weight name (`layers.{l}.{group}.weight`, `lm_head`).
    * The base path computes `(x / s) · (diag(s) · W)`, exactly `x · W` in real arithmetic, but the
    * activation quantized per tensor has its outlier channels divided down (SmoothQuant) while the
    * per-column weight quantization absorbs `s`. The LoRA side path still reads `x`.
@@ -177,8 +177,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       };
       return { apply, table: { values: W, scale: undefined, smooth: undefined }, nbits: undefined };
     }
-    if (opts.format === "int8" && opts.int8Activations === "block") carried = quantizeInt8Blocks(wKN, K, N, blockSize);
-    else if (opts.format === "int8") {
+    let smoothBlocks: string | undefined;
+    if (opts.format === "int8" && opts.int8Activations === "block") {
+      const s = opts.smooth?.get(name);
+      if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
+      carried = quantizeInt8Blocks(wKN, K, N, blockSize);
+      smoothBlocks = s ? g.initializer(`${name}.smooth`, s, [K]) : undefined;
+    } else if (opts.format === "int8") {
       const s = opts.smooth?.get(name);
       // the weight's rows take s, the input is divided by it: (x / s) · (diag(s) · W) = x · W
       if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
@@ -216,8 +221,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       ...(q4.zeros ? [g.initializer(`${name}.zeros`, q4.zeros, [q4.zeros.length])] : []),
     ];
     const apply = (x: string, bias?: string) =>
-      g.op("MatMulNBits", [x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
-    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros } };
+      g.op("MatMulNBits", [smoothBlocks ? g.op("Div", [x, smoothBlocks]) : x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
+    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros, smooth: smoothBlocks } };
   };
 
   /** A group's carried weight: its projections' blocks stacked along N (q | k | v, gate | up), if all are carried alike. */
@@ -285,6 +290,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const rows = g.op("Sub", [g.op("Cast", [g.op("Gather", [values, flatIds], { axis: 0 })], { to: 1 }), g.f32([128], [])]); // [S, blocks, 32]
     const blockScale = g.op("Unsqueeze", [g.op("Gather", [g.op("Reshape", [scales, g.i64([V, blocks])]), flatIds], { axis: 0 }), g.i64([2])]); // [S, blocks, 1]
     h = g.op("Reshape", [g.op("Mul", [rows, blockScale]), g.i64([-1, d])]);
+    if (head.nbits.smooth) h = g.op("Div", [h, head.nbits.smooth]); // the table holds diag(s)·W
   } else if (head?.table) {
     const { values, scale, smooth } = head.table;
     const cols = g.op("Transpose", [g.op("Gather", [values, flatIds], { axis: 1 })], { perm: [1, 0] }); // [S, d]

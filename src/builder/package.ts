@@ -45,8 +45,10 @@ const SCHEMES: Record<WeightFormat, string> = {
 function schemeOf(o: BuildPackageOptions): string {
   if (o.format === "int4" && o.carried?.size) return "4-bit blocks of 32 carried from the GGUF without re-quantizing (Q4_0/Q4_1: scale and float zero point; Q8_0 as 8-bit), com.microsoft.MatMulNBits";
   if (o.format !== "int8") return SCHEMES[o.format];
-  if (o.int8Activations === "block") return `int8 symmetric in blocks of ${o.blockSize ?? 32} along the input, com.microsoft.MatMulNBits accuracy_level 4 (activations quantized per row and block at run time)`;
-  const parts = [o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8];
+  const parts = [
+    o.int8Activations === "block" ? `int8 symmetric in blocks of ${o.blockSize ?? 32} along the input, com.microsoft.MatMulNBits accuracy_level 4 (activations quantized per row and block at run time)`
+    : o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8,
+  ];
   if (o.smooth) parts.push(`SmoothQuant input scaling (α = ${o.smooth.alpha}) calibrated on the builder's corpus`);
   return parts.join("; ");
 }

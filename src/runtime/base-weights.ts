@@ -31,8 +31,8 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
     case "fp32":
       return t("", Float32Array);
     case "int8": {
-      if (manifest.weights_index[`${name}.q4`]) return readBlocks(); // int8 in blocks (MatMulNBits)
-      const w = dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
+      // per output channel, or in blocks (MatMulNBits)
+      const w = manifest.weights_index[`${name}.q4`] ? readBlocks() : dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
       // a smoothed layer stores diag(s)·W (llama-graph.ts): the weight it serves is the rows divided by s
       if (!manifest.weights_index[`${name}.smooth`]) return w;
       const s = t(".smooth", Float32Array);
