@@ -44,32 +44,37 @@ function median(xs: number[]) {
   return s[Math.floor(s.length / 2)]!;
 }
 
-type Lane = { engine: Engine; lora?: LoraFeeds };
+export type Lane = { engine: Engine; lora?: LoraFeeds };
 
 /**
  * Decode timings of several configurations measured side by side: every lane prefills the same
  * prompt, then the lanes take decode steps in turn (rotating who goes first), so drift on a shared
- * machine, cache warmth and KV length hit all lanes alike. Median step time per lane.
+ * machine, cache warmth and KV length hit all lanes alike. Median step time per lane, as wall time
+ * and as this process's CPU time (user + system): on a loaded machine a step is preempted at
+ * random, and CPU time is what a single-threaded step costs without the waits.
  */
-async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
+export async function timeLanes(lanes: Lane[], prompt: number[], steps = STEPS) {
   const state = await Promise.all(
     lanes.map(async ({ engine, lora }) => {
       const seq = engine.sequence(lora);
       const t0 = performance.now();
       await seq.step(prompt);
-      return { seq, prefillMs: performance.now() - t0, times: [] as number[] };
+      return { seq, prefillMs: performance.now() - t0, times: [] as number[], cpu: [] as number[] };
     }),
   );
   for (let i = 0; i < steps; i++) {
     for (let j = 0; j < state.length; j++) {
       const lane = state[(i + j) % state.length]!;
       const t = performance.now();
+      const c = process.cpuUsage();
       await lane.seq.step([(i * 7) % 200]);
+      const { user, system } = process.cpuUsage(c);
       lane.times.push(performance.now() - t);
+      lane.cpu.push((user + system) / 1000);
     }
   }
   for (const l of state) l.seq.release();
-  return state.map((l) => ({ prefillMs: l.prefillMs, stepMs: median(l.times.slice(4)) }));
+  return state.map((l) => ({ prefillMs: l.prefillMs, stepMs: median(l.times.slice(4)), stepCpuMs: median(l.cpu.slice(4)) }));
 }
 
 async function packageFor(arch: Architecture, format: WeightFormat, lora: boolean) {

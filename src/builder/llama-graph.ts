@@ -14,7 +14,7 @@
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
 import { batchPositionsAndMask, lastPositionRows, perRowLora } from "./batch-graph.ts";
-import { quantizeInt4, quantizeInt8, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
+import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
 import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
@@ -29,7 +29,7 @@ export type GraphOptions = {
   /** false: no LoRA inputs at all (the plain base graph, for bit-identity checks and benchmarks). */
   lora?: boolean;
   /**
-   * int8 only: per-input-channel smoothing scales `s` `[in]` by weight name (`layers.{l}.{group}.weight`, `lm_head`).
+   * int8 (per tensor, row or block): per-input-channel smoothing scales `s` `[in]` by weight name (`layers.{l}.{group}.weight`, `lm_head`).
    * The base path computes `(x / s) · (diag(s) · W)`, exactly `x · W` in real arithmetic, but the
    * activation quantized per tensor has its outlier channels divided down (SmoothQuant) while the
    * per-column weight quantization absorbs `s`. The LoRA side path still reads `x`.
@@ -40,8 +40,12 @@ export type GraphOptions = {
    * whole `[S, in]` input, `DynamicQuantizeMatMul`, one node. "row": one scale per token, computed in
    * the graph (max|x| per row, Round, Cast, `MatMulIntegerToFloat`, rescale): a token with huge
    * activations (the first one, typically) no longer coarsens every other token of a prefill.
+   * "block": weights in blocks of 32 along the input with a scale each (`quantizeInt8Blocks`),
+   * `MatMulNBits` with accuracy_level 4, which quantizes the activations per row and block of 32:
+   * an outlier channel coarsens only its own block. Fast in onnxruntime-node (MLAS int8 kernels);
+   * onnxruntime-web's WASM build has no such kernel and dequantizes the weights on every run.
    */
-  int8Activations?: "tensor" | "row";
+  int8Activations?: "tensor" | "row" | "block";
   /**
    * int4 only: weights already in MatMulNBits' layout, by HF name (`model.layers.{l}.mlp.up_proj.weight`,
    * `model.embed_tokens.weight`, `lm_head.weight`), e.g. a GGUF's Q4_1/Q8_0 blocks (gguf-checkpoint.ts),
@@ -161,6 +165,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
    * applies it to an `[S, K]` input (with an optional bias). `table` names the stored values and
    * per-column scales, so the tied embedding can gather its rows from lm_head's one table.
    */
+  let zero128Name: string | undefined;
+  /** uint8 zero point 128, one scalar shared by every per-row int8 layer */
+  const zero128 = () => (zero128Name ??= g.initializer("int8.zero_point", Uint8Array.of(128), [], { external: false }));
   const linearWeight = (name: string, wKN: Float32Array, K: number, N: number, carried?: Int4Weight) => {
     if (opts.format === "fp32") {
       const W = g.initializer(name, wKN, [K, N]);
@@ -170,7 +177,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       };
       return { apply, table: { values: W, scale: undefined, smooth: undefined }, nbits: undefined };
     }
-    if (opts.format === "int8") {
+    let smoothBlocks: string | undefined;
+    if (opts.format === "int8" && opts.int8Activations === "block") {
+      const s = opts.smooth?.get(name);
+      if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
+      carried = quantizeInt8Blocks(wKN, K, N, blockSize);
+      smoothBlocks = s ? g.initializer(`${name}.smooth`, s, [K]) : undefined;
+    } else if (opts.format === "int8") {
       const s = opts.smooth?.get(name);
       // the weight's rows take s, the input is divided by it: (x / s) · (diag(s) · W) = x · W
       if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
@@ -184,18 +197,22 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const apply = (x: string, bias?: string) => {
         if (smooth) x = g.op("Div", [x, smooth]);
         if (perRow) {
-          // per-row (per-token) symmetric int8: r = max|x_row| / 127, xq = round(x / r); y = (xq · q) · r · scale
+          // per-row (per-token) symmetric int8: r = max|x_row| / 127, xq = round(x / r); y = (xq · q) · r · scale.
+          // xq travels as uint8 with zero point 128 (same values): ORT's kernel for an int8 left
+          // operand is ~5× slower than its uint8 × int8 one, in WASM and natively (bench/results/smollm2-decode.md)
           const r = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [S, 1]
-          const xq = g.op("Cast", [g.op("Round", [g.op("Div", [x, r])])], { to: 3 }); // int8
-          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName], {}, { domain: "com.microsoft" }), r]);
+          const xq = g.op("Cast", [g.op("Add", [g.op("Round", [g.op("Div", [x, r])]), g.f32([128], [])])], { to: 2 }); // uint8
+          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName, zero128()], {}, { domain: "com.microsoft" }), r]);
           return bias ? g.op("Add", [y, bias]) : y;
         }
         return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero!, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
       };
       return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
-    // int4: a GGUF's own blocks when the checkpoint carries them (exact), else quantized here
+    // int4: a GGUF's own blocks when the checkpoint carries them (exact), else quantized here; int8 blocks
     const q4 = carried ?? quantizeInt4(wKN, K, N, blockSize);
+    // int8 blocks: activations quantized per block by the kernel (int8 compute); int4 computes in fp32
+    const accuracy: Record<string, number> = opts.format === "int8" ? { accuracy_level: 4 } : {};
     const bits = q4.bits ?? 4;
     const blocks = Math.ceil(K / q4.blockSize);
     const weights = [
@@ -204,8 +221,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       ...(q4.zeros ? [g.initializer(`${name}.zeros`, q4.zeros, [q4.zeros.length])] : []),
     ];
     const apply = (x: string, bias?: string) =>
-      g.op("MatMulNBits", [x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize }, { domain: "com.microsoft" }); // g_idx unused
-    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros } };
+      g.op("MatMulNBits", [smoothBlocks ? g.op("Div", [x, smoothBlocks]) : x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
+    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros, smooth: smoothBlocks } };
   };
 
   /** A group's carried weight: its projections' blocks stacked along N (q | k | v, gate | up), if all are carried alike. */
@@ -265,7 +282,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const embed = need(w, "model.embed_tokens.weight"); // [V, d]
   // int4 with a carried 8-bit table (a GGUF's Q8_0 embedding): MatMulNBits for lm_head, and the embedding gathers its blocks
   const carriedHead = opts.format === "int4" ? opts.carried?.get(arch.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : undefined;
-  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead?.bits === 8 && !carriedHead.zeros));
+  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead?.bits === 8 && !carriedHead.zeros)); // int8 blocks: bits 8, no zeros
   const head = sharesTable ? linearWeight("lm_head", transpose(embed, V, d), d, V, carriedHead) : undefined;
   let h: string;
   if (head?.nbits) {
@@ -273,6 +290,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const rows = g.op("Sub", [g.op("Cast", [g.op("Gather", [values, flatIds], { axis: 0 })], { to: 1 }), g.f32([128], [])]); // [S, blocks, 32]
     const blockScale = g.op("Unsqueeze", [g.op("Gather", [g.op("Reshape", [scales, g.i64([V, blocks])]), flatIds], { axis: 0 }), g.i64([2])]); // [S, blocks, 1]
     h = g.op("Reshape", [g.op("Mul", [rows, blockScale]), g.i64([-1, d])]);
+    if (head.nbits.smooth) h = g.op("Div", [h, head.nbits.smooth]); // the table holds diag(s)·W
   } else if (head?.table) {
     const { values, scale, smooth } = head.table;
     const cols = g.op("Transpose", [g.op("Gather", [values, flatIds], { axis: 1 })], { perm: [1, 0] }); // [S, d]

@@ -29,8 +29,8 @@ export type BuildPackageOptions = {
   lora?: boolean;
   /** int8: SmoothQuant scales (smooth.ts) and the α they were computed with. */
   smooth?: { scales: SmoothScales; alpha: number };
-  /** int8: activation scales per tensor (default) or per row (see `GraphOptions.int8Activations`). */
-  int8Activations?: "tensor" | "row";
+  /** int8: activation scales per tensor (default), per row, or per row and block of 32 with block weights (see `GraphOptions.int8Activations`). */
+  int8Activations?: "tensor" | "row" | "block";
   /** int4: weights carried in MatMulNBits' layout (a GGUF's blocks; see `GraphOptions.carried`). */
   carried?: Map<string, Int4Weight>;
   /** Store the weights file as parts of at most this many bytes (`model.weights.000`, …), read as one. */
@@ -46,7 +46,10 @@ const SCHEMES: Record<WeightFormat, string> = {
 function schemeOf(o: BuildPackageOptions): string {
   if (o.format === "int4" && o.carried?.size) return "4-bit blocks of 32 carried from the GGUF without re-quantizing (Q4_0/Q4_1: scale and float zero point; Q8_0 as 8-bit), com.microsoft.MatMulNBits";
   if (o.format !== "int8") return SCHEMES[o.format];
-  const parts = [o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8];
+  const parts = [
+    o.int8Activations === "block" ? `int8 symmetric in blocks of ${o.blockSize ?? 32} along the input, com.microsoft.MatMulNBits accuracy_level 4 (activations quantized per row and block at run time)`
+    : o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8,
+  ];
   if (o.smooth) parts.push(`SmoothQuant input scaling (α = ${o.smooth.alpha}) calibrated on the builder's corpus`);
   return parts.join("; ");
 }
@@ -110,7 +113,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     name: o.name,
     architecture: o.arch,
     parameters: parameterCount(o.weights),
-    quantization: { weights: o.format, scheme: schemeOf(o), ...(o.format === "int4" ? { block_size: o.blockSize ?? 32 } : {}) },
+    quantization: { weights: o.format, scheme: schemeOf(o), ...(o.format === "int4" || o.int8Activations === "block" ? { block_size: o.blockSize ?? 32 } : {}) },
     lora: { targets: [...PROJECTIONS], max_rank: o.maxRank ?? 64, ...(o.dora ? { dora_graph: "model.dora.onnx" } : {}) },
     files: {
       graph: entry("model.onnx"),

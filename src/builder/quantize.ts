@@ -3,6 +3,8 @@
  *
  * - int8: symmetric, one scale per output column, for `com.microsoft.DynamicQuantizeMatMul`
  *   (activations are quantized per tensor at run time; FACTS.md: 1 byte/weight at ~0.85× fp32 speed).
+ * - int8 in blocks (`quantizeInt8Blocks`): 8 bits, one scale per 32 weights of a column, for
+ *   `com.microsoft.MatMulNBits` with accuracy_level 4 (the kernel quantizes activations per block too).
  * - int4: `com.microsoft.MatMulNBits` (4 bits, blocks of `blockSize` along the input dimension,
  *   asymmetric with a zero point; saves memory, slow in the WASM build).
  *
@@ -92,6 +94,30 @@ export function quantizeInt4(w: Float32Array, K: number, N: number, blockSize = 
     }
   }
   return { packed, scales, zeros, K, N, blockSize };
+}
+
+/**
+ * Symmetric 8 bits per weight in blocks of `blockSize` along the input, one scale per (column,
+ * block), stored in MatMulNBits' layout with its default zero point 128: `w ≈ (q - 128) · scale`.
+ * A block's scale follows its own largest weight, so a block of small weights keeps its precision.
+ *
+ * @example const w8 = quantizeInt8Blocks(w, 576, 1536, 32);
+ */
+export function quantizeInt8Blocks(w: Float32Array, K: number, N: number, blockSize = 32): Int4Weight {
+  const blocks = Math.ceil(K / blockSize);
+  const packed = new Uint8Array(N * blocks * blockSize).fill(128);
+  const scales = new Float32Array(N * blocks);
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      const k1 = Math.min(K, (b + 1) * blockSize);
+      let max = 0;
+      for (let k = b * blockSize; k < k1; k++) max = Math.max(max, Math.abs(w[k * N + n]!));
+      const scale = max > 0 ? max / 127 : 1;
+      scales[n * blocks + b] = scale;
+      for (let k = b * blockSize; k < k1; k++) packed[(n * blocks + b) * blockSize + (k - b * blockSize)] = 128 + Math.round(w[k * N + n]! / scale);
+    }
+  }
+  return { packed, scales, K, N, blockSize, bits: 8 };
 }
 
 export function dequantizeInt4({ packed, scales, zeros, K, N, blockSize, bits = 4 }: Int4Weight): Float32Array {

@@ -31,7 +31,8 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
     case "fp32":
       return t("", Float32Array);
     case "int8": {
-      const w = dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
+      // per output channel, or in blocks (MatMulNBits)
+      const w = manifest.weights_index[`${name}.q4`] ? readBlocks() : dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
       // a smoothed layer stores diag(s)·W (llama-graph.ts): the weight it serves is the rows divided by s
       if (!manifest.weights_index[`${name}.smooth`]) return w;
       const s = t(".smooth", Float32Array);
@@ -39,15 +40,16 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
       return w;
     }
     case "int4":
-    {
-      // bits from the packed shape [N, blocks, blockSize·bits/8]; zero points packed, float, or absent
-      const blockSize = manifest.quantization.block_size ?? 32;
-      const packedDims = manifest.weights_index[`${name}.q4`]?.dims ?? [];
-      const bits = (packedDims[2]! * 8) / blockSize === 8 ? 8 : 4;
-      const z = manifest.weights_index[`${name}.zeros`];
-      const zeros = !z ? undefined : z.dtype === "float32" ? t(".zeros", Float32Array) : t(".zeros", Uint8Array);
-      return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), ...(zeros ? { zeros } : {}), K, N, blockSize, bits });
-    }
+      return readBlocks();
+  }
+  /** MatMulNBits blocks (int4, and int8 in blocks): bits from the packed shape [N, blocks, blockSize·bits/8]; zero points packed, float, or absent */
+  function readBlocks(): Float32Array {
+    const blockSize = manifest.quantization.block_size ?? 32;
+    const packedDims = manifest.weights_index[`${name}.q4`]?.dims ?? [];
+    const bits = (packedDims[2]! * 8) / blockSize === 8 ? 8 : 4;
+    const z = manifest.weights_index[`${name}.zeros`];
+    const zeros = !z ? undefined : z.dtype === "float32" ? t(".zeros", Float32Array) : t(".zeros", Uint8Array);
+    return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), ...(zeros ? { zeros } : {}), K, N, blockSize, bits });
   }
 }
 
