@@ -24,7 +24,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "test/reference/**/*.test.ts", "tools/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "test/reference/**/*.test.ts", "tools/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -209,7 +209,7 @@ function peftUpload(arch: HfConfig, r: number, seed: number) {
 }
 
 /** Streamed chats through the real server: time to first token and decode tokens/s. */
-async function benchHttp(modelDir: string, runs: number, maxTokens: number) {
+export async function benchHttp(modelDir: string, runs: number, maxTokens: number) {
   const data = mkdtempSync(join(tmpdir(), "lora-edge-bench-node-"));
   const token = "bench-token";
   const host = await openNodeHost({ modelDir, dbPath: join(data, "registry.sqlite"), blobDir: join(data, "blobs"), backend: nodeBackend({ threads: 1 }), adminToken: token });

@@ -3,6 +3,7 @@
  * `npx tsx bench/report.ts bench/results/<file>.json`
  */
 import { readFileSync } from "node:fs";
+import { renderPeers } from "./peers/report.ts";
 
 type Row = Record<string, number>;
 const r = JSON.parse(readFileSync(process.argv[2] ?? "/dev/stdin", "utf8")) as Record<string, any>;
@@ -79,4 +80,5 @@ if (r.parity) {
   out.push("### Golden parity with PEFT (fp32 logits)", "");
   table(["adapter", "rel L2", "greedy 16 tokens equal"], Object.entries(r.parity as Record<string, { rel_l2: number; greedy_equal: boolean }>).map(([k, v]) => [k, v.rel_l2.toExponential(2), v.greedy_equal ? "yes" : "no"]));
 }
+if (r.peers) out.push("### Peers (transformers.js, llama.cpp)", "", renderPeers(r.peers));
 console.log(out.join("\n"));

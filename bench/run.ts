@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,node,admission,parity] [-- --model <dir>]`: every performance figure the
+ * `npm run bench [-- --json] [-- --only engine,heap,adapters,router,worker,node,peers,admission,parity] [-- --model <dir>]`: every performance figure the
  * issues name, side by side with its baseline, in one run. Machine and date are recorded with them.
  */
 import { cpus, totalmem } from "node:os";
@@ -46,6 +46,11 @@ if (want("node")) {
   log(`node: the Node host (onnxruntime-node 1 and 2 threads vs WASM, KV copies, chat over HTTP) on ${values.model} …`);
   const { benchNode } = await import("./node.ts");
   result.node = await benchNode({ model: values.model! });
+}
+if (want("peers")) {
+  log(`peers: ${values.model} against transformers.js (WASM) and llama.cpp (node-llama-cpp), interleaved; chat over HTTP …`);
+  const { benchPeers } = await import("./peers.ts");
+  result.peers = await benchPeers({ model: values.model! });
 }
 if (want("admission")) {
   log("admission: 32 concurrent mixed requests, default budget vs unbounded, interleaved …");

@@ -118,18 +118,24 @@ export async function benchWorker(options: { runs?: number; tokens?: number } = 
   }
 }
 
-/** Per-message router latency inside workerd: each text classified `repeat` times per request, minus an empty request. */
-export async function routerInWorkerd(texts: string[], repeat = 200): Promise<{ p50: number; p99: number }> {
+/**
+ * Per-message router latency inside workerd: each text classified `repeat` times per request, minus
+ * an empty request. With `baselineArtifact` (a path) that router runs in the same isolate, each
+ * text alternating between the two, and its p50 comes back too.
+ */
+export async function routerInWorkerd(texts: string[], repeat = 200, baselineArtifact?: string): Promise<{ p50: number; p99: number; baselineP50?: number }> {
   const harness = await build({
     stdin: {
       contents: `
         import artifact from "./models/router/router.json";
+        import baselineArtifact from ${JSON.stringify(baselineArtifact ?? "./models/router/router.json")};
         import { loadRouter } from "./src/router/artifact.ts";
         import { routeText } from "./src/router/decision.ts";
-        const router = loadRouter(artifact);
+        const routers = { router: loadRouter(artifact), baseline: loadRouter(baselineArtifact) };
         export default {
           async fetch(request) {
-            const { text, repeat } = await request.json();
+            const { text, repeat, which } = await request.json();
+            const router = routers[which];
             let domains = 0;
             for (let i = 0; i < repeat; i++) domains += routeText(router, text).domain ? 1 : 0;
             return Response.json({ domains });
@@ -145,18 +151,24 @@ export async function routerInWorkerd(texts: string[], repeat = 200): Promise<{ 
   });
   const mf = new Miniflare({ modules: [{ type: "ESModule", path: "harness.js", contents: harness.outputFiles[0]!.text }], compatibilityDate: "2026-04-26" });
   try {
-    const run = async (text: string, n: number) => {
+    const run = async (text: string, n: number, which = "router") => {
       const t0 = performance.now();
-      await (await mf.dispatchFetch("http://router", { method: "POST", body: JSON.stringify({ text, repeat: n }) })).json();
+      await (await mf.dispatchFetch("http://router", { method: "POST", body: JSON.stringify({ text, repeat: n, which }) })).json();
       return performance.now() - t0;
     };
     for (const t of texts.slice(0, 10)) await run(t, repeat); // JIT warm-up
+    if (baselineArtifact) for (const t of texts.slice(0, 10)) await run(t, repeat, "baseline");
     const empty: number[] = [];
     for (let i = 0; i < 30; i++) empty.push(await run("", 0));
     const overhead = median(empty);
-    const per = [];
-    for (const t of texts) per.push(Math.max(0, (await run(t, repeat)) - overhead) / repeat);
-    return { p50: quantile(per, 0.5), p99: quantile(per, 0.99) };
+    const per: number[] = [];
+    const baselinePer: number[] = [];
+    for (const [i, t] of texts.entries()) {
+      // alternate which router goes first, so neither always runs on a warmer machine
+      const order = baselineArtifact ? (i % 2 === 0 ? ["router", "baseline"] : ["baseline", "router"]) : ["router"];
+      for (const which of order) (which === "router" ? per : baselinePer).push(Math.max(0, (await run(t, repeat, which)) - overhead) / repeat);
+    }
+    return { p50: quantile(per, 0.5), p99: quantile(per, 0.99), ...(baselineArtifact ? { baselineP50: quantile(baselinePer, 0.5) } : {}) };
   } finally {
     await mf.dispose();
   }

@@ -84,7 +84,7 @@ function routeReason(req: PlaygroundRequest, route: RouteResult): string {
 async function fetchAdapter(engine: Engine, name: string) {
   const res = await fetch(`/v1/adapter-feeds/${encodeURIComponent(name)}`);
   if (!res.ok) throw new Error(await errorMessage(res));
-  const adapter = deserializePreparedAdapter(new Uint8Array(await res.arrayBuffer()), engine.manifest.architecture, { baseId: engine.modelHash });
+  const adapter = deserializePreparedAdapter(new Uint8Array(await res.arrayBuffer()), engine.manifest.architecture, { baseId: engine.baseId });
   return { adapter, id: res.headers.get("x-lora-adapter") ?? name };
 }
 

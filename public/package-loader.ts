@@ -1,5 +1,5 @@
 /**
- * The Worker's model package, fetched by a page: the manifest from `GET /v1/model-package`, then
+ * The host's model package for browsers, fetched by a page: the manifest from `GET /v1/model-package`, then
  * each file from its content-addressed URL through the Cache API (a second visit reads nothing
  * over the network), with byte progress and every file checked against its sha256.
  */
@@ -11,10 +11,10 @@ const CACHE = "lora-edge-model-files";
 
 export type DownloadProgress = { loaded: number; total: number; fromCache: number };
 
-type PackageIndex = { hash: string; manifest: ModelManifest; files: Record<string, string> };
+type PackageIndex = { hash: string; base_id: string; manifest: ModelManifest; files: Record<string, string> };
 
 /**
- * Fetch the package the Worker serves; `onProgress` sees bytes as they arrive.
+ * Fetch the package the host serves to browsers; `onProgress` sees bytes as they arrive.
  *
  * @example const pkg = await fetchModelPackage((p) => (bar.value = p.loaded / p.total));
  */
@@ -50,7 +50,9 @@ export async function fetchModelPackage(onProgress: (p: DownloadProgress) => voi
   const manifestBytes = new TextEncoder().encode(JSON.stringify(index.manifest));
   const read = async (path: string) => (path === "manifest.json" ? manifestBytes : bytes.get(path)!);
   const pkg = await loadModelPackage(read, { verify: false }); // verified above, as each file arrived
-  if (pkg.hash !== index.hash) throw new Error(`model package: manifest hash ${pkg.hash.slice(0, 12)} differs from the Worker's ${index.hash.slice(0, 12)}`);
+  if (pkg.hash !== index.hash) throw new Error(`model package: manifest hash ${pkg.hash.slice(0, 12)} differs from the host's ${index.hash.slice(0, 12)}`);
+  // the identity adapters are checked against, computed here from the manifest: what the host says it is
+  if (pkg.baseId !== index.base_id) throw new Error(`model package: base identity ${pkg.baseId.slice(0, 12)} differs from the host's ${index.base_id.slice(0, 12)}`);
   return pkg;
 }
 

@@ -73,7 +73,8 @@ function browserRuntime(): Promise<BrowserRuntime> {
     });
     progress.hidden = true;
     const on = rt.backend === "webgpu" ? "WebGPU" : "WASM (this browser has no WebGPU adapter)";
-    status.textContent = `The model runs in this browser on ${on}: ${mib(last.total)} MiB, ${last.fromCache === last.total ? "all" : `${mib(last.fromCache)} MiB`} from the browser's cache.`;
+    const { name, quantization } = rt.engine.manifest;
+    status.textContent = `The model (${name}, ${quantization.weights}) runs in this browser on ${on}: ${mib(last.total)} MiB, ${last.fromCache === last.total ? "all" : `${mib(last.fromCache)} MiB`} from the browser's cache.`;
     return rt;
   })().catch((err: unknown) => {
     runtime = undefined;

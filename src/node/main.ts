@@ -6,14 +6,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { defaultThreads, nodeBackend } from "../runtime/node-backend.ts";
 import { openNodeHost } from "./host.ts";
 import { seedServedModel } from "./seed-adapters.ts";
 import { startServer } from "./server.ts";
+import { prepareSite, withSite } from "./site.ts";
 
 const DEFAULT_MODEL = "models/smollm2-135m";
+/** What browsers get beside the default model: its 4-bit build (same base identity, `npm run model:smollm2` writes both). */
+const DEFAULT_BROWSER_MODEL = "models/smollm2-135m-int4";
+/** The playground, as `npm run build:site` writes it. */
+const SITE_DIR = fileURLToPath(new URL("../../site", import.meta.url));
 
 const HELP = `Usage: npm start -- [options]
 
@@ -22,6 +28,9 @@ Serves lora-edge's API (chat, adapters, domains, routing) from Node on onnxrunti
 Options (environment variable in brackets):
   --model <dir>      model package to serve [LORA_EDGE_MODEL] (default ${DEFAULT_MODEL},
                      built first with \`npm run model:smollm2\` if missing; models/demo needs no download)
+  --browser-model <dir>  the package browsers download for "answer in this browser" (/v1/model-package)
+                     [LORA_EDGE_BROWSER_MODEL]: the same base in another format (default: with the
+                     default model ${DEFAULT_BROWSER_MODEL}, its 4-bit build; otherwise --model itself)
   --port <n>         port [PORT] (default 8787; 0 picks a free one)
   --host <addr>      address to listen on [HOST] (default 127.0.0.1; 0.0.0.0 in a container)
   --threads <n>      onnxruntime threads per step [LORA_EDGE_THREADS] (default ${defaultThreads()} here: cores, at most 4)
@@ -46,7 +55,7 @@ function parse() {
   const env = process.env;
   const { values } = parseArgs({
     options: {
-      model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, threads: { type: "string" },
+      model: { type: "string" }, "browser-model": { type: "string" }, port: { type: "string" }, host: { type: "string" }, threads: { type: "string" },
       data: { type: "string" }, db: { type: "string" }, blobs: { type: "string" }, "no-seed": { type: "boolean" },
       grace: { type: "string" }, batching: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
@@ -62,10 +71,12 @@ function parse() {
     return n;
   };
   const data = values.data ?? env.LORA_EDGE_DATA ?? ".lora-edge";
+  const model = values.model ?? env.LORA_EDGE_MODEL ?? DEFAULT_MODEL;
   const threads = int("threads", values.threads ?? env.LORA_EDGE_THREADS, defaultThreads(), 1);
   if (threads > availableParallelism()) process.stderr.write(`lora-edge: ${threads} threads on ${availableParallelism()} cores will contend\n`);
   return {
-    model: values.model ?? env.LORA_EDGE_MODEL ?? DEFAULT_MODEL,
+    model,
+    browserModel: values["browser-model"] ?? env.LORA_EDGE_BROWSER_MODEL ?? (resolve(model) === resolve(DEFAULT_MODEL) ? DEFAULT_BROWSER_MODEL : undefined),
     port: int("port", values.port ?? env.PORT, 8787, 0),
     host: values.host ?? env.HOST ?? "127.0.0.1",
     threads,
@@ -77,22 +88,30 @@ function parse() {
   };
 }
 
-/** The default model is built on first start (progress on stderr); any other folder must already hold a package. */
-function ensureModel(dir: string): void {
-  if (existsSync(join(dir, "manifest.json"))) return;
+/**
+ * The default model (and its browser package) is built on first start (progress on stderr); any
+ * other folder must already hold a package.
+ */
+function ensureModel(...dirs: Array<string | undefined>): void {
+  const built = (d: string) => existsSync(join(d, "manifest.json"));
+  const missing = dirs.filter((d): d is string => d !== undefined && !built(d));
+  if (!missing.length) return;
   const demo = "serve the demo instead: npm start -- --model models/demo";
-  if (resolve(dir) !== resolve(DEFAULT_MODEL)) fail(`${dir} holds no model package (manifest.json); build one with \`npm run build-model\`, or ${demo}`);
+  const buildable = (d: string) => [DEFAULT_MODEL, DEFAULT_BROWSER_MODEL].some((x) => resolve(x) === resolve(d));
+  const other = missing.find((d) => !buildable(d));
+  if (other) fail(`${other} holds no model package (manifest.json); build one with \`npm run build-model\`, or ${demo}`);
   const scripts = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
-  if (!scripts["model:smollm2"]) fail(`cannot build ${dir}: this checkout has no \`model:smollm2\` script; ${demo}`);
-  process.stderr.write(`lora-edge: ${dir} is missing; building it with \`npm run model:smollm2\` (once; cached afterwards)\n`);
-  const built = spawnSync("npm", ["run", "--silent", "model:smollm2"], { stdio: ["ignore", "inherit", "inherit"] });
-  if (built.status !== 0 || !existsSync(join(dir, "manifest.json"))) fail(`cannot build ${dir}: \`npm run model:smollm2\` failed (exit ${built.status ?? built.signal}, see above); ${demo}`);
+  if (!scripts["model:smollm2"]) fail(`cannot build ${missing.join(" and ")}: this checkout has no \`model:smollm2\` script; ${demo}`);
+  process.stderr.write(`lora-edge: ${missing.join(" and ")} missing; building with \`npm run model:smollm2\` (once; cached afterwards)\n`);
+  const run = spawnSync("npm", ["run", "--silent", "model:smollm2"], { stdio: ["ignore", "inherit", "inherit"] });
+  if (run.status !== 0 || !missing.every(built)) fail(`cannot build ${missing.join(" and ")}: \`npm run model:smollm2\` failed (exit ${run.status ?? run.signal}, see above); ${demo}`);
 }
 
 const config = parse();
-ensureModel(config.model);
+ensureModel(config.model, config.browserModel);
 const host = await openNodeHost({
   modelDir: config.model,
+  ...(config.browserModel ? { browserModelDir: config.browserModel } : {}),
   dbPath: config.dbPath,
   blobDir: config.blobDir,
   backend: nodeBackend({ threads: config.threads }),
@@ -102,7 +121,10 @@ const host = await openNodeHost({
 const name = host.base.manifest.name;
 const seeded = config.seed ? await seedServedModel(host) : undefined;
 if (seeded) process.stderr.write(`lora-edge: seeded domains ${seeded.domains.join(", ")} from ${seeded.dir}\n`);
-const server = await startServer(createApp(host.deps()).fetch, { port: config.port, hostname: config.host }).catch((err: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${err.message}`));
+const site = await prepareSite(SITE_DIR);
+if (!site.ok) process.stderr.write(`lora-edge: the playground is not served: ${site.reason}\n`);
+const app = createApp(host.deps()).fetch;
+const server = await startServer(site.ok ? withSite(SITE_DIR, app) : app, { port: config.port, hostname: config.host }).catch((err: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${err.message}`));
 process.stderr.write(
   `lora-edge: serving ${name} (${basename(resolve(config.model))}, ${host.base.manifest.quantization.weights}) on onnxruntime-node with ${config.threads} thread${config.threads > 1 ? "s" : ""} at ${server.url}` +
     `${process.env.ADMIN_TOKEN ? "" : " (admin API closed: no ADMIN_TOKEN)"}\n`,

@@ -59,8 +59,8 @@ export function createAdapterSelector(d: SelectorDeps): AppDeps["selectAdapters"
 async function load(d: SelectorDeps, engine: Engine, adapters: AdapterManifest[], weights: number[]): Promise<Pick<AdapterSelection, "lora" | "loadMs" | "release">> {
   const t0 = performance.now();
   for (const a of adapters) {
-    if (a.base_model_hash !== engine.modelHash) {
-      throw new LoraEdgeError(409, "adapter_base_mismatch", `${a.id} was registered for base ${a.base_model_hash.slice(0, 12)}, this Worker serves ${engine.modelHash.slice(0, 12)}`, { param: "model" });
+    if (a.base_model_hash !== engine.baseId) {
+      throw new LoraEdgeError(409, "adapter_base_mismatch", `${a.id} was registered for base ${a.base_model_hash.slice(0, 12)}, this host serves ${engine.baseId.slice(0, 12)}`, { param: "model" });
     }
   }
   const settled = await Promise.allSettled(adapters.map((a) => d.cache.acquire(a.prepared.sha256, () => readPrepared(d, engine, a))));
@@ -85,7 +85,7 @@ export type StoredAdapter = { data: Uint8Array; bytes: number };
 
 async function readPrepared(d: SelectorDeps, engine: Engine, a: AdapterManifest) {
   const stored = d.stored ? await d.stored.get(a.prepared.sha256, () => readStored(d, a)) : await readStored(d, a);
-  return deserializePreparedAdapter(stored.data, engine.manifest.architecture, { baseId: engine.modelHash });
+  return deserializePreparedAdapter(stored.data, engine.manifest.architecture, { baseId: engine.baseId });
 }
 
 async function readStored(d: SelectorDeps, a: AdapterManifest): Promise<StoredAdapter> {

@@ -13,7 +13,8 @@ import type { Blob, PreparedUpload } from "./types.ts";
 /** What registration needs from the serving engine (an `Engine` satisfies it). */
 export type UploadBase = {
   manifest: ModelManifest;
-  modelHash: string;
+  /** the base identity adapters are bound to (`baseIdentity`, src/runtime/model-package.ts) */
+  baseId: string;
   /** The served weights, dequantized, per projection; read only for DoRA adapters. */
   baseWeights(): Promise<(layer: number, projection: Projection) => Float32Array>;
 };
@@ -27,7 +28,7 @@ export async function prepareUpload(name: string, files: { config: Uint8Array; w
   const arch = base.manifest.architecture;
   const maxRank = Math.min(opts.maxRank, base.manifest.lora.max_rank);
   const peft = loadPeftAdapter(files, arch, { maxRank, targets: base.manifest.lora.targets });
-  const prepared = prepareAdapter(peft, arch, { ...(peft.dora ? { baseWeight: await base.baseWeights() } : {}), baseId: base.modelHash });
+  const prepared = prepareAdapter(peft, arch, { ...(peft.dora ? { baseWeight: await base.baseWeights() } : {}), baseId: base.baseId });
 
   let rank = 0;
   const targets = new Set<Projection>();
@@ -41,7 +42,7 @@ export async function prepareUpload(name: string, files: { config: Uint8Array; w
   return {
     name,
     summary: {
-      base_model_hash: base.modelHash,
+      base_model_hash: base.baseId,
       rank,
       alpha: peft.config.lora_alpha,
       targets: PROJECTIONS.filter((p) => targets.has(p)),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LoraEdgeError } from "../errors.ts";
-import { loadRouter, quantiseRows } from "./artifact.ts";
+import { dequantiseBucketWeights, encodeBase64, loadRouter, quantiseBucketWeights, quantiseRows } from "./artifact.ts";
 import { readCommittedArtifact, shippedSourceFiles } from "./test-data.ts";
 
 const MAX_ARTIFACT_BYTES = 2 * 1024 * 1024;
@@ -39,6 +39,12 @@ describe("router artifact", () => {
     expectInvalid((a) => (a.classes = ["nothing", "sales", "support", "technical"]), /none/);
     expectInvalid((a) => ((a.thresholds as Record<string, number>).legal = 0.5), /unknown domain "legal"/);
     expectInvalid((a) => ((a.features as { dim: number }).dim = 1000), /power of two/);
+    expectInvalid((a) => (a.bucketWeights = { encoding: "uint8-scale", scale: 0.1, base64: encodeBase64(new Uint8Array(100)) }), /bucketWeights hold 100 values/);
+  });
+
+  it("carries the per-bucket feature weights it was trained with", () => {
+    const router = loadRouter(JSON.parse(text));
+    expect(router.features.bucketWeights?.length).toBe(router.features.dim);
   });
 });
 
@@ -50,6 +56,16 @@ describe("quantiseRows", () => {
       const scale = scales[Math.floor(j / 64)] as number;
       expect(Math.abs((bytes[j] as number) * scale - (weights[j] as number))).toBeLessThanOrEqual(scale / 2 + 1e-12);
     }
+  });
+});
+
+describe("quantiseBucketWeights", () => {
+  it("keeps every non-negative weight within half a step, and zero exactly", () => {
+    const weights = Float32Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? 0 : 1 + Math.abs(Math.sin(i)) * 8));
+    const { bytes, scale } = quantiseBucketWeights(weights);
+    const back = dequantiseBucketWeights(bytes, scale);
+    for (let j = 0; j < weights.length; j++) expect(Math.abs((back[j] as number) - (weights[j] as number))).toBeLessThanOrEqual(scale / 2 + 1e-6);
+    expect(back[0]).toBe(0);
   });
 });
 

@@ -35,6 +35,8 @@ const routerArtifactSchema = z.object({
   metrics: z.record(z.string(), z.number()),
   bias: z.array(z.number()),
   weights: z.object({ encoding: z.literal("int8-row-scale"), scales: z.array(z.number().nonnegative()), base64: z.string() }),
+  /** Per-bucket feature weights (`FeatureConfig.bucketWeights`), uint8 times one scale; absent → all 1. */
+  bucketWeights: z.object({ encoding: z.literal("uint8-scale"), scale: z.number().positive(), base64: z.string() }).optional(),
   replay: z.record(z.string(), z.array(z.string())),
 });
 
@@ -75,6 +77,17 @@ export function loadRouter(json: unknown): Router {
     throw invalidArtifact("weights.base64 is not base64");
   }
   if (quantised.length !== classCount * features.dim) throw invalidArtifact(`weights hold ${quantised.length} values, expected ${classCount}×${features.dim}`);
+  let bucketWeights: Float32Array | undefined;
+  if (artifact.bucketWeights) {
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeBase64(artifact.bucketWeights.base64);
+    } catch {
+      throw invalidArtifact("bucketWeights.base64 is not base64");
+    }
+    if (bytes.length !== features.dim) throw invalidArtifact(`bucketWeights hold ${bytes.length} values, expected ${features.dim}`);
+    bucketWeights = dequantiseBucketWeights(bytes, artifact.bucketWeights.scale);
+  }
   const signed = new Int8Array(quantised.buffer, quantised.byteOffset, quantised.length);
   const weights = new Float32Array(classCount * features.dim); // [classes, dim]
   for (let c = 0; c < classCount; c++) {
@@ -82,7 +95,7 @@ export function loadRouter(json: unknown): Router {
     for (let j = c * features.dim; j < (c + 1) * features.dim; j++) weights[j] = (signed[j] as number) * scale;
   }
   return {
-    features: { dim: features.dim, charNgramMin: features.charNgramMin, charNgramMax: features.charNgramMax, wordGroupWeight: features.wordGroupWeight, maxChars: features.maxChars },
+    features: { dim: features.dim, charNgramMin: features.charNgramMin, charNgramMax: features.charNgramMax, wordGroupWeight: features.wordGroupWeight, maxChars: features.maxChars, ...(bucketWeights ? { bucketWeights } : {}) },
     model: { classes, dim: features.dim, weights, bias: Float32Array.from(artifact.bias) },
     temperature: artifact.temperature,
     thresholds: artifact.thresholds,
@@ -114,6 +127,24 @@ export function quantiseRows(weights: Float32Array, rows: number, dim: number): 
 }
 
 /**
+ * Quantises non-negative per-bucket weights to uint8: `q = round(w / s)`, `s = max w / 255`
+ * (float32-rounded, like `quantiseRows`).
+ *
+ * @example quantiseBucketWeights(idf) // → { bytes: Uint8Array(65536), scale: 0.036 }
+ */
+export function quantiseBucketWeights(weights: Float32Array): { bytes: Uint8Array; scale: number } {
+  let max = 0;
+  for (const w of weights) max = Math.max(max, w);
+  const scale = Math.fround(max > 0 ? max / 255 : 1);
+  return { bytes: Uint8Array.from(weights, (w) => Math.round(w / scale)), scale };
+}
+
+/** Inverse of `quantiseBucketWeights`: what training and serving both use. */
+export function dequantiseBucketWeights(bytes: Uint8Array, scale: number): Float32Array {
+  return Float32Array.from(bytes, (q) => q * scale);
+}
+
+/**
  * The artifact document for quantised weights plus header; `serialiseArtifact` turns it into bytes.
  *
  * @example const artifact = buildArtifact(["none","sales"], bias, quantiseRows(w, 2, dim), header)
@@ -132,6 +163,7 @@ export function buildArtifact(classes: readonly string[], bias: Float32Array, qu
     metrics: header.metrics,
     bias: Array.from(bias),
     weights: { encoding: "int8-row-scale", scales: quantised.scales, base64: encodeBase64(new Uint8Array(quantised.bytes.buffer, quantised.bytes.byteOffset, quantised.bytes.length)) },
+    ...(header.bucketWeights ? { bucketWeights: header.bucketWeights } : {}),
     replay: header.replay,
   };
 }

@@ -47,30 +47,40 @@ describe("data/router", () => {
   });
 });
 
-describe("data/router/realistic.jsonl (evaluation only)", () => {
-  const realistic = readRouterData("realistic");
-  const share = (keep: (e: (typeof realistic)[number]) => boolean) => realistic.filter(keep).length / realistic.length;
+// Two hand-written sets, each ≥ 300 messages, never trained or calibrated on: dev.jsonl chooses
+// among router candidates, realistic.jsonl is only the final test (see README, Domain router).
+describe.each(["dev", "realistic"] as const)("data/router/%s.jsonl (hand-written, evaluation only)", (name) => {
+  const set = readRouterData(name);
+  const share = (keep: (e: (typeof set)[number]) => boolean) => set.filter(keep).length / set.length;
 
   it("holds at least 300 messages: ≥ 15% off-topic, ≥ 10% in Spanish, German, French and Portuguese, some ambiguous", () => {
-    expect(realistic.length).toBeGreaterThanOrEqual(300);
-    expect([...new Set(realistic.map((e) => e.domain))].sort()).toEqual(DOMAINS);
+    expect(set.length).toBeGreaterThanOrEqual(300);
+    expect([...new Set(set.map((e) => e.domain))].sort()).toEqual(DOMAINS);
     expect(share((e) => e.domain === "none")).toBeGreaterThanOrEqual(0.15);
     expect(share((e) => e.lang !== undefined && e.lang !== "en")).toBeGreaterThanOrEqual(0.1);
-    for (const lang of ["es", "de", "fr", "pt"]) expect(realistic.filter((e) => e.lang === lang).length, lang).toBeGreaterThanOrEqual(8);
-    expect(realistic.every((e) => e.lang !== undefined)).toBe(true);
-    expect(realistic.filter((e) => e.ambiguous).length).toBeGreaterThanOrEqual(5);
+    for (const lang of ["es", "de", "fr", "pt"]) expect(set.filter((e) => e.lang === lang).length, lang).toBeGreaterThanOrEqual(8);
+    expect(set.every((e) => e.lang !== undefined)).toBe(true);
+    expect(set.filter((e) => e.ambiguous).length).toBeGreaterThanOrEqual(5);
   });
 
   it("is never trained or calibrated on: no message, normalised, equals or is contained in a train, val or test row", () => {
     const rows = [...splits.train, ...splits.val, ...splits.test].map((e) => ` ${comparableText(e.text)} `);
     const exact = new Set(rows);
-    for (const message of realistic) {
+    for (const message of set) {
       const key = ` ${comparableText(message.text)} `;
       if (key.trim() === "") continue; // "👍" has no words to leak
       expect(exact.has(key), message.text).toBe(false);
       // short messages ("refund?") may well occur inside a longer generated row; longer ones must not
       if (key.trim().split(" ").length >= 6) expect(rows.some((row) => row.includes(key)), message.text).toBe(false);
     }
+  });
+});
+
+describe("data/router/dev.jsonl", () => {
+  it("shares no message of six or more words with the realistic test set (it was written apart from it)", () => {
+    const realistic = new Set(readRouterData("realistic").map((e) => comparableText(e.text)));
+    const longDev = readRouterData("dev").map((e) => comparableText(e.text)).filter((key) => key.split(" ").length >= 6);
+    expect(longDev.filter((key) => realistic.has(key))).toEqual([]);
   });
 });
 

@@ -32,8 +32,8 @@ describe("addDomain", () => {
   it(`routes held-out examples of a new domain learnt from ${legalExamples.length} examples`, () => {
     expect(legalExamples.length).toBeGreaterThanOrEqual(MIN_DOMAIN_EXAMPLES);
     const evaluation = evaluateRouter(withLegal, legalHeldOut);
-    expect(evaluation.accuracy).toBeGreaterThanOrEqual(0.8); // legal is the top class
-    expect(evaluation.routedAccuracy).toBeGreaterThanOrEqual(0.75); // …and clears its threshold
+    expect(evaluation.accuracy).toBeGreaterThanOrEqual(0.9); // legal is the top class
+    expect(evaluation.routedAccuracy).toBeGreaterThanOrEqual(0.85); // …and clears its threshold
   });
 
   it("keeps the old domains' test accuracy within one point", () => {
@@ -42,10 +42,13 @@ describe("addDomain", () => {
     expect(after).toBeGreaterThanOrEqual(before - 0.01);
   });
 
-  it(`learns a domain from only ${MIN_DOMAIN_EXAMPLES} examples: at least 85% of its held-out messages get it as their top class`, () => {
-    // fitted on twenty whole messages alone (before the augmentation of augment.ts), the row won 45%
+  it(`learns a domain from only ${MIN_DOMAIN_EXAMPLES} examples: at least 85% of its held-out messages are routed to it, past its threshold`, () => {
+    // fitted on twenty whole messages alone (before the augmentation of augment.ts), the row won 45%;
+    // before idf features and the heavier push of few examples, 87.5% were on top but 75% routed
     const fromTwenty = addDomain(router, "legal", legalExamples.slice(0, MIN_DOMAIN_EXAMPLES));
-    expect(evaluateRouter(fromTwenty, legalHeldOut).accuracy).toBeGreaterThanOrEqual(0.85);
+    const evaluation = evaluateRouter(fromTwenty, legalHeldOut);
+    expect(evaluation.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(evaluation.routedAccuracy).toBeGreaterThanOrEqual(0.85);
     expect(evaluateRouter(fromTwenty, test).accuracy).toBeGreaterThanOrEqual(evaluateRouter(router, test).accuracy - 0.03);
   });
 

@@ -14,7 +14,11 @@
  * sentences one by one, so that fragments of other domains' messages push back too (without them,
  * short messages and the greetings and asides every domain's messages carry leaned to the new
  * domain). The fewer its examples, the more the new domain weighs in the loss
- * (`NEW_DOMAIN_WEIGHT_EXAMPLES`).
+ * (`MAX_NEW_DOMAIN_WEIGHT`): with twenty, as much as ten trained classes. That push is what
+ * gets the row's weights out of the L2 prior; with the features weighted by inverse document
+ * frequency (`features.ts`) it lands on the domain's own words rather than on "do you" or "is
+ * there", so it pulls few other messages over (chosen on the development domains security and
+ * careers, see bench/router-candidates.ts and README).
  *
  * Pure and deterministic (fixed order, variants seeded by their text), no Node APIs, about half a
  * second of CPU: a Worker replays the registrations stored in D1, in their stored order, when an
@@ -40,10 +44,12 @@ const REPLAY_VARIANTS = 1;
 const WORD_DROP = 0.35;
 /**
  * The new domain's total weight in the loss, in units of an average existing class's:
- * `NEW_DOMAIN_WEIGHT_EXAMPLES / examples`, clamped to [1, 3]. Twenty examples weigh 3 classes (the
- * row needs the push to leave the L2 prior), fifty or more weigh one, like before.
+ * `MAX_NEW_DOMAIN_WEIGHT · (MIN_DOMAIN_EXAMPLES / examples)²`, at least 1. Twenty examples weigh 10
+ * classes, forty 2.5, sixty-four or more one: the push a handful of examples needs would, with more
+ * of them, pull other domains' messages over (a linear 200 / examples cost the template test split
+ * 2.3–2.9 points with 35–40 examples of the development domains, the square 0.8–2.5).
  */
-const NEW_DOMAIN_WEIGHT_EXAMPLES = 60;
+const MAX_NEW_DOMAIN_WEIGHT = 10;
 
 /**
  * Returns a router that also routes `domain`, learnt from `examples` (≥ 20 distinct non-blank texts).
@@ -84,7 +90,7 @@ export function addDomain(router: Router, domain: string, examples: readonly str
     }
   });
   const own = texts.flatMap((text) => [text, ...wordDropoutVariants(text, EXAMPLE_VARIANTS, WORD_DROP)]);
-  const domainWeight = Math.min(3, Math.max(1, NEW_DOMAIN_WEIGHT_EXAMPLES / texts.length));
+  const domainWeight = Math.min(MAX_NEW_DOMAIN_WEIGHT, Math.max(1, MAX_NEW_DOMAIN_WEIGHT * (MIN_DOMAIN_EXAMPLES / texts.length) ** 2));
   const ownWeight = (domainWeight * replayTexts) / Math.max(1, k) / own.length;
   for (const text of own) {
     vectors.push(extractFeatures(text, base.features));

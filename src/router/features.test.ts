@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FEATURE_CONFIG, combineFeatures, extractFeatures, normaliseText } from "./features.ts";
+import { DEFAULT_FEATURE_CONFIG, bucketIdf, combineFeatures, extractFeatures, normaliseText } from "./features.ts";
 
 const config = DEFAULT_FEATURE_CONFIG;
 const norm = (values: Float32Array): number => Math.sqrt(values.reduce((sum, v) => sum + v * v, 0));
@@ -53,5 +53,32 @@ describe("combineFeatures", () => {
     const at = (index: number): number => combined.values[Array.from(combined.indices).indexOf(index)] ?? 0;
     // "refund" and "pricing" share no buckets here, so the ratio of their entries is the weight ratio
     expect(at(b.indices[0] as number) / at(a.indices[0] as number)).toBeCloseTo((0.3 * (b.values[0] as number)) / (a.values[0] as number), 4);
+  });
+});
+
+describe("bucket weights (inverse document frequency)", () => {
+  const small = { ...config, dim: 1 << 12 };
+  const texts = ["refund my order", "refund the parcel", "refund it now", "terraform provider"];
+  const idf = bucketIdf(texts, small);
+  const bucketsOf = (text: string) => Array.from(extractFeatures(text, small).indices);
+
+  it("gives ln((1 + N) / (1 + df)) + 1 to each bucket a training text touches, and 1 to the rest", () => {
+    const rare = bucketsOf("terraform provider").filter((j) => !texts.slice(0, 3).some((t) => bucketsOf(t).includes(j)));
+    expect(rare.length).toBeGreaterThan(0);
+    for (const j of rare) expect(idf[j]).toBeCloseTo(Math.log(5 / 2) + 1, 6);
+    const touched = new Set(texts.flatMap(bucketsOf));
+    const untouched = Array.from({ length: small.dim }, (_, j) => j).filter((j) => !touched.has(j));
+    expect(untouched.every((j) => idf[j] === 1)).toBe(true);
+  });
+
+  it("multiplies each bucket's count before normalisation: a word every text has weighs less than a rare one", () => {
+    const plain = extractFeatures("refund terraform", small);
+    const weighted = extractFeatures("refund terraform", { ...small, bucketWeights: idf });
+    expect(Array.from(weighted.indices)).toEqual(Array.from(plain.indices));
+    const at = (x: typeof plain, j: number) => Math.abs(x.values[Array.from(x.indices).indexOf(j)] as number);
+    const common = bucketsOf("refund").find((j) => (idf[j] as number) < Math.log(5 / 4) + 1.0001) as number;
+    const rare = bucketsOf("terraform").find((j) => (idf[j] as number) > Math.log(5 / 2) + 0.9999) as number;
+    expect(at(weighted, rare) / at(weighted, common)).toBeGreaterThan(at(plain, rare) / at(plain, common));
+    expect(norm(weighted.values)).toBeCloseTo(1, 5);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Text → hashed sparse feature vector: word unigrams and bigrams plus character 3–6-grams of each
- * word, hashed with FNV-1a into `dim` signed buckets, each group L2-normalised and then the whole
- * vector L2-normalised. Plain JS and typed arrays only, so it runs the same in Node and workerd.
+ * word, hashed with FNV-1a into `dim` signed buckets, optionally weighted per bucket (inverse
+ * document frequency), each group L2-normalised and then the whole vector L2-normalised. Plain JS and typed arrays only, so it runs the same in Node and workerd.
  */
 
 /** How text becomes features; stored in the artifact so training and serving agree. */
@@ -15,6 +15,12 @@ export interface FeatureConfig {
   wordGroupWeight: number;
   /** Only the last `maxChars` UTF-16 code units of a text are examined, which bounds latency. */
   maxChars: number;
+  /**
+   * [dim] multiplier of each bucket's count before normalisation: the inverse document frequency
+   * of the bucket in the training texts, so that n-grams every message has ("is there a", "do
+   * you") weigh less than the words that say what it is about. Absent: every bucket weighs 1.
+   */
+  bucketWeights?: Float32Array;
 }
 
 /** A sparse vector: strictly increasing `indices` in `[0, dim)` with their `values`. */
@@ -86,9 +92,10 @@ class FeatureAccumulator {
     this.isTouched = new Uint8Array(dim);
     this.touched = new Int32Array(dim);
   }
-  add(hash: number, weight: number): void {
+  add(hash: number, bucketWeights: Float32Array | undefined): void {
     const h = finalise(hash);
     const index = h & (this.dim - 1);
+    const weight = bucketWeights ? (bucketWeights[index] as number) : 1;
     // the top bit picks the sign, so colliding features cancel on average instead of piling up
     const signed = h >>> 31 ? -weight : weight;
     if (this.isTouched[index] === 0) {
@@ -137,18 +144,19 @@ function accumulatorsFor(dim: number): { words: FeatureAccumulator; chars: Featu
 export function extractFeatures(text: string, config: FeatureConfig): SparseVector {
   const normalised = normaliseText(text, config.maxChars);
   const { words, chars } = accumulatorsFor(config.dim);
+  const { bucketWeights } = config;
   let previousWordHash = -1;
   for (const match of normalised.matchAll(WORD_PATTERN)) {
     const word = match[0];
     // word unigram
     let wordHash = fnvStep(FNV_OFFSET, TAG_WORD);
     for (let i = 0; i < word.length; i++) wordHash = fnvStep(wordHash, word.charCodeAt(i));
-    words.add(wordHash, 1);
+    words.add(wordHash, bucketWeights);
     // word bigram: continue the previous word's bigram-tagged hash across a separator
     if (previousWordHash !== -1) {
       let bigramHash = fnvStep(previousWordHash, WORD_SEPARATOR);
       for (let i = 0; i < word.length; i++) bigramHash = fnvStep(bigramHash, word.charCodeAt(i));
-      words.add(bigramHash, 1);
+      words.add(bigramHash, bucketWeights);
     }
     previousWordHash = fnvStep(FNV_OFFSET, TAG_BIGRAM);
     for (let i = 0; i < word.length; i++) previousWordHash = fnvStep(previousWordHash, word.charCodeAt(i));
@@ -162,7 +170,7 @@ export function extractFeatures(text: string, config: FeatureConfig): SparseVect
       let hash = fnvStep(FNV_OFFSET, TAG_CHAR);
       for (let n = 1; n <= config.charNgramMax && start + n <= paddedLength; n++) {
         hash = fnvStep(hash, codeAt(start + n - 1));
-        if (n >= config.charNgramMin) chars.add(hash, 1);
+        if (n >= config.charNgramMin) chars.add(hash, bucketWeights);
       }
     }
   }
@@ -198,4 +206,23 @@ function toNormalisedSparse(entries: Map<number, number>): SparseVector {
   const values = new Float32Array(indices.length);
   for (let i = 0; i < indices.length; i++) values[i] = (entries.get(indices[i] as number) ?? 0) * scale;
   return { indices, values };
+}
+
+/**
+ * Inverse document frequency per bucket over `texts`: `ln((1 + N) / (1 + df)) + 1` for every bucket
+ * some text touches, 1 for the rest (a bucket no training text touches has no weight in the model,
+ * so it should not dilute the vector's norm more than a word every message has).
+ *
+ * @example bucketIdf(trainTexts, config) // → Float32Array [dim], 1 for "the", ~8 for "terraform"
+ */
+export function bucketIdf(texts: readonly string[], config: FeatureConfig): Float32Array {
+  const plain = { ...config, bucketWeights: undefined };
+  const documentFrequency = new Float64Array(config.dim);
+  for (const text of texts) for (const index of extractFeatures(text, plain).indices) documentFrequency[index] = (documentFrequency[index] as number) + 1;
+  const idf = new Float32Array(config.dim);
+  for (let j = 0; j < config.dim; j++) {
+    const df = documentFrequency[j] as number;
+    idf[j] = df > 0 ? Math.log((1 + texts.length) / (1 + df)) + 1 : 1;
+  }
+  return idf;
 }

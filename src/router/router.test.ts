@@ -9,17 +9,26 @@ const MAX_TEST_ECE = 0.08;
 describe("committed router on the held-out template test split", () => {
   const evaluation = evaluateRouter(committedRouter(), readRouterData("test"));
 
-  it("puts the right class on top for at least 87% of test examples (new templates, five languages)", () => {
+  it("puts the right class on top for at least 93% of test examples (new templates, five languages)", () => {
     expect(evaluation.examples).toBeGreaterThan(500);
-    expect(evaluation.accuracy).toBeGreaterThanOrEqual(0.87);
+    expect(evaluation.accuracy).toBeGreaterThanOrEqual(0.93);
   });
 
-  it("sends at least 80% of off-topic (none) test examples to the base model", () => {
-    expect(evaluation.fallbackRate.none).toBeGreaterThanOrEqual(0.8);
+  it("sends at least 90% of off-topic (none) test examples to the base model", () => {
+    expect(evaluation.fallbackRate.none).toBeGreaterThanOrEqual(0.9);
   });
 
   it(`has a 10-bin expected calibration error below ${MAX_TEST_ECE}`, () => {
     expect(evaluation.ece).toBeLessThan(MAX_TEST_ECE);
+  });
+});
+
+describe("committed router on the hand-written development set (chose among candidates, never trained on)", () => {
+  const evaluation = evaluateRouter(committedRouter(), readRouterData("dev"));
+
+  it("puts the right domain on top for at least 95% of the messages labelled with a domain, and sends at least 95% of the off-topic ones to the base", () => {
+    expect(evaluation.domainAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(evaluation.fallbackRate.none).toBeGreaterThanOrEqual(0.95);
   });
 });
 
@@ -29,17 +38,17 @@ describe("committed router on the realistic set (written apart from the generato
   const nonEnglishExamples = nonEnglish.reduce((sum, [, l]) => sum + l.examples, 0);
   const nonEnglishRouted = nonEnglish.reduce((sum, [, l]) => sum + l.routedAccuracy * l.examples, 0) / nonEnglishExamples;
 
-  it("puts the right domain on top for at least 94% of the messages labelled with a domain", () => {
-    expect(evaluation.domainAccuracy).toBeGreaterThanOrEqual(0.94);
+  it("puts the right domain on top for at least 95.5% of the messages labelled with a domain (#14 asks 96%: not met)", () => {
+    expect(evaluation.domainAccuracy).toBeGreaterThanOrEqual(0.955);
   });
 
-  it("sends at least 90% of the off-topic messages to the base model", () => {
-    expect(evaluation.fallbackRate.none).toBeGreaterThanOrEqual(0.9);
+  it("sends at least 95% of the off-topic messages to the base model", () => {
+    expect(evaluation.fallbackRate.none).toBeGreaterThanOrEqual(0.95);
   });
 
-  it("routes at least 85% of the Spanish, German, French and Portuguese messages where they belong", () => {
+  it("routes at least 95% of the Spanish, German, French and Portuguese messages where they belong", () => {
     expect(nonEnglishExamples).toBeGreaterThanOrEqual(30);
-    expect(nonEnglishRouted).toBeGreaterThanOrEqual(0.85);
+    expect(nonEnglishRouted).toBeGreaterThanOrEqual(0.95);
   });
 
   it("has a 10-bin expected calibration error of at most 0.05", () => {

@@ -14,7 +14,7 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const ARTIFACT_PATH = `${repoRoot}models/router/router.json`;
 
 /** data/router/<name>.jsonl parsed. */
-export function readRouterData(name: "train" | "val" | "test" | "realistic" | "legal-examples" | "legal-test"): LabelledExample[] {
+export function readRouterData(name: "train" | "val" | "test" | "dev" | "realistic" | "dev-domain-examples" | "dev-domain-test" | "legal-examples" | "legal-test"): LabelledExample[] {
   return parseLabelledJsonl(readFileSync(`${repoRoot}data/router/${name}.jsonl`, "utf8"));
 }
 

@@ -1,5 +1,6 @@
 /**
- * Default per-domain thresholds, chosen on the validation split.
+ * Default per-domain thresholds of the trained domains, chosen on the validation split (domains
+ * registered at run time get the artifact's `addedDomainThreshold`, see build.ts).
  *
  * Rule: for each routable domain d and each candidate t in {0.30, 0.35, …, 0.95}, count on the
  * validation set
@@ -39,16 +40,4 @@ export function chooseThresholds(classes: readonly string[], noneClass: string, 
     thresholds[domain] = tied[Math.floor((tied.length - 1) / 2)] as number;
   });
   return thresholds;
-}
-
-/**
- * Median of the given thresholds: the default for domains registered at run time, which have no
- * validation data of their own.
- *
- * @example medianThreshold({ sales: 0.4, support: 0.5, technical: 0.6 }) // → 0.5
- */
-export function medianThreshold(thresholds: Readonly<Record<string, number>>): number {
-  const values = Object.values(thresholds).sort((a, b) => a - b);
-  if (values.length === 0) return 0.5;
-  return values[Math.floor((values.length - 1) / 2)] as number;
 }

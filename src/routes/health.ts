@@ -12,6 +12,7 @@ export const healthRoutes = new Hono<AppEnv>().use("/healthz", publicCors).get("
     status: "ok",
     model: engine.manifest.name,
     model_hash: engine.modelHash,
+    base_id: engine.baseId,
     quantization: engine.manifest.quantization.weights,
     engine: memory.backend,
     memory: { resident_bytes: memory.residentBytes, in_flight_sequence_bytes: memory.sequenceBytes },

@@ -1,7 +1,9 @@
 /**
- * The served model package, for runtimes outside the Worker (the browser playground):
- * `GET /v1/model-package` → `{hash, manifest, files: {<key>: url}}`, revalidated on each use (a
- * deploy may change the model; the ETag is the manifest hash), and
+ * The model package for runtimes outside the host (the browser playground):
+ * `GET /v1/model-package` → `{hash, base_id, manifest, files: {<key>: url}}`, revalidated on each
+ * use (a deploy may change the model; the ETag is the manifest hash). `base_id` is the identity
+ * adapters are bound to (`x-lora-base` of `/v1/adapter-feeds`); it equals the chat engine's even
+ * when the package is another format of the same base (the Node host's 4-bit package). And
  * `GET /v1/model-package/files/{sha256}` → one file by its content: immutable, cached for a year,
  * `ETag` = its sha256, one `Range` answered with 206. Public like chat: it is the base the
  * chat API already runs. HTTP only; where the files live is the host's `modelPackage` dependency.
@@ -16,10 +18,10 @@ const FILES = "/v1/model-package/files/";
 
 export const modelPackageRoutes = new Hono<AppEnv>()
   .get("/v1/model-package", async (c) => {
-    const { manifest, hash } = await packageOf(c.get("deps").modelPackage).manifest();
+    const { manifest, hash, baseId } = await packageOf(c.get("deps").modelPackage).manifest();
     const headers = { ETag: etagOf(hash), "Cache-Control": "no-cache" };
     const files = Object.fromEntries(Object.entries(manifest.files).flatMap(([key, f]) => (f ? [[key, `${FILES}${f.sha256}`]] : [])));
-    return notModified(c.req.raw, headers.ETag, headers) ?? c.json({ object: "model_package", hash, manifest, files }, 200, headers);
+    return notModified(c.req.raw, headers.ETag, headers) ?? c.json({ object: "model_package", hash, base_id: baseId, manifest, files }, 200, headers);
   })
   .get(`${FILES}:sha256`, async (c) => {
     const pkg = packageOf(c.get("deps").modelPackage);

@@ -57,6 +57,8 @@ export type GenerationEvent =
 export class Engine {
   readonly manifest: ModelManifest;
   readonly modelHash: string;
+  /** what adapters are bound to (`baseIdentity`): equal for packages of one source that are lossless */
+  readonly baseId: string;
   readonly tokenizer: ChatTokenizer;
   readonly backend: EngineBackend;
   /** continuous batching of `generate()` calls, when the package and backend allow it */
@@ -78,6 +80,7 @@ export class Engine {
     this.weights = rereadWeights ?? pkg.weights;
     this.manifest = pkg.manifest;
     this.modelHash = pkg.hash;
+    this.baseId = pkg.baseId;
     if (sessions.plain) this.session = Promise.resolve(sessions.plain);
     this.batcher = sessions.batch ? new Batcher(backend, Promise.resolve(sessions.batch), pkg.manifest.architecture) : undefined;
     this.tokenizer = createTokenizer({ tokenizerJson: pkg.tokenizerJson, tokenizerConfig: pkg.tokenizerConfig, generationConfig: pkg.generationConfig });

@@ -70,6 +70,14 @@ export const manifestSchema = z.object({
     /** How linear weights are stored and run; see README "Weight formats". */
     scheme: z.string(),
     block_size: z.number().int().positive().optional(),
+    /**
+     * The stored weights are the source checkpoint's own values up to float32 rounding: its floats
+     * (fp32), or its quantized blocks carried as they are (int4 from a GGUF's Q4_0/Q4_1/Q8_0). The
+     * builder sets it only after reading every served weight back and comparing (src/builder/lossless.ts).
+     * Lossless packages of one source compute the same function, so they share a base identity
+     * (`baseIdentity`, src/runtime/model-package.ts) and the same adapters; a lossy format has its own.
+     */
+    lossless: z.boolean().optional(),
   }),
   lora: z.object({
     /** Projections every layer exposes LoRA inputs for. */

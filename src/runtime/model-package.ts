@@ -7,8 +7,10 @@ import { parseManifest, type ModelManifest } from "./manifest.ts";
 
 export type ModelPackage = {
   manifest: ModelManifest;
-  /** sha256 of the manifest as compact JSON: the model's identity, recorded by adapters checked against it */
+  /** sha256 of the manifest as compact JSON: this package's identity (its files, format, graph) */
   hash: string;
+  /** the base's identity for adapters (`baseIdentity`): what an adapter records and is checked against */
+  baseId: string;
   graph: Uint8Array;
   doraGraph?: Uint8Array;
   /** the batched graph variant, when the package has one */
@@ -24,8 +26,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A package's manifest and identity, without reading its other files. */
-export async function loadManifest(read: (path: string) => Promise<Uint8Array>): Promise<{ manifest: ModelManifest; hash: string }> {
+/** A package's manifest and identities, without reading its other files. */
+export async function loadManifest(read: (path: string) => Promise<Uint8Array>): Promise<{ manifest: ModelManifest; hash: string; baseId: string }> {
   const manifestBytes = await read("manifest.json");
   const text = new TextDecoder().decode(manifestBytes);
   let manifest: ModelManifest;
@@ -35,7 +37,30 @@ export async function loadManifest(read: (path: string) => Promise<Uint8Array>):
     throw new LoraEdgeError(500, "invalid_model_package", `manifest.json is not a lora-edge model manifest: ${String(cause)}`, { cause });
   }
   // compact JSON, so the identity does not depend on how the file was formatted or bundled
-  return { manifest, hash: await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(text)))) };
+  const hash = await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(text))));
+  return { manifest, hash, baseId: await baseIdentity(manifest, hash) };
+}
+
+/**
+ * The identity adapters are bound to. A package's manifest hash changes with its format, so the
+ * fp32 package the Node host serves and the 4-bit one a browser runs would refuse each other's
+ * adapters although both are the same GGUF's weights. What an adapter depends on is the function
+ * the base computes (its weights, architecture, LoRA layout and tokenizer), not how it is stored:
+ * a package that is `lossless` to a checkpoint named by its content hash (a GGUF or a Hugging Face
+ * checkpoint) is identified by that checkpoint, its architecture, its LoRA targets and rank, and
+ * its tokenizer files. Every other package (a lossy int8 or re-quantized int4, random or merged
+ * weights) is identified by its manifest hash, as before: a different base is still refused.
+ *
+ * @example await baseIdentity(manifest, hash) // fp32 and carried-int4 SmolLM2: one value; int8: its hash
+ */
+export async function baseIdentity(manifest: ModelManifest, hash: string): Promise<string> {
+  const { source } = manifest;
+  const checkpoint = source.kind === "gguf" ? source.sha256 : source.kind === "huggingface" ? source.weights_sha256 : undefined;
+  if (!manifest.quantization.lossless || !checkpoint) return hash;
+  const { targets, max_rank } = manifest.lora;
+  const f = manifest.files;
+  const identity = { checkpoint, architecture: manifest.architecture, lora: { targets, max_rank }, tokenizer: f.tokenizer.sha256, tokenizer_config: f.tokenizer_config.sha256 };
+  return sha256Hex(new TextEncoder().encode(`lora-edge.base/1 ${JSON.stringify(identity)}`));
 }
 
 /**
@@ -70,7 +95,7 @@ type FileEntry = ModelManifest["files"]["weights"];
  * @example const pkg = await loadModelPackage((p) => readFile(join(dir, p)).then((b) => new Uint8Array(b)));
  */
 export async function loadModelPackage(read: (path: string) => Promise<Uint8Array>, opts: { verify?: boolean } = {}): Promise<ModelPackage> {
-  const { manifest, hash } = await loadManifest(read);
+  const { manifest, hash, baseId } = await loadManifest(read);
   const f = manifest.files;
   const file = (e: FileEntry) => readPackageFile(read, e, opts);
   const json = async (e: FileEntry) => JSON.parse(new TextDecoder().decode(await file(e))) as unknown;
@@ -83,5 +108,5 @@ export async function loadModelPackage(read: (path: string) => Promise<Uint8Arra
     json(f.tokenizer_config),
     json(f.generation_config),
   ]);
-  return { manifest, hash, graph, ...(doraGraph ? { doraGraph } : {}), ...(batchGraph ? { batchGraph } : {}), weights, tokenizerJson, tokenizerConfig, generationConfig };
+  return { manifest, hash, baseId, graph, ...(doraGraph ? { doraGraph } : {}), ...(batchGraph ? { batchGraph } : {}), weights, tokenizerJson, tokenizerConfig, generationConfig };
 }

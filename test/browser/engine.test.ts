@@ -4,10 +4,14 @@
  * projection: a prefill's logits at every position, then decode steps fed from the KV cache the
  * backend keeps (GPU buffers on WebGPU).
  *
+ * `int4-carried` is the browsers' format for the real model: a small model quantized to GGUF's
+ * Q4_1/Q8_0 blocks in the test (test/support/q4-model.ts) and carried into MatMulNBits with float
+ * zero points, as `npm run model:smollm2` builds SmolLM2's browser package.
+ *
  * Tolerances, as relative L2 per step over the whole logits block:
- * - fp32 and int4 (`MatMulNBits`, which the WebGPU EP runs itself): 1e-4. Both sides compute the
- *   same function in fp32 with different kernels (summation order, fused multiply-adds, SwiftShader's
- *   float maths); measured differences are around 1e-6.
+ * - fp32, int4 and int4-carried (`MatMulNBits`, which the WebGPU EP runs itself): 1e-4. Both sides
+ *   compute the same function in fp32 with different kernels (summation order, fused multiply-adds,
+ *   SwiftShader's float maths); measured differences are around 1e-6.
  * - int8 (the demo as the Worker serves it): `DynamicQuantizeMatMul` has no WebGPU kernel and runs
  *   on ORT's CPU EP inside the WebGPU session, but it quantizes its input activations per tensor: an
  *   input that differs in the last bits (from RMSNorm or attention computed on the GPU) can round to
@@ -16,6 +20,8 @@
  *   bit for bit Node's logits.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { writeModelPackage } from "../../src/builder/package.ts";
+import { q4Checkpoint, q4Package } from "../support/q4-model.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,17 +34,19 @@ import { launchChromium } from "./support/chromium.ts";
 import { buildDemoVariant, serveHarness, type HarnessServer } from "./support/harness-page.ts";
 import type { SequenceCase, SequenceResult } from "./harness.ts";
 
-const FORMATS = { fp32: 1e-4, int4: 1e-4, int8: 5e-2 } as const;
+const FORMATS = { fp32: 1e-4, int4: 1e-4, "int4-carried": 1e-4, int8: 5e-2 } as const;
 type Format = keyof typeof FORMATS;
 
 let tmp: string;
 let harness: HarnessServer;
-const pkgDirs: Record<Format, string> = { fp32: "", int4: "", int8: fileURLToPath(new URL("../../models/demo/", import.meta.url)) };
+const pkgDirs: Record<Format, string> = { fp32: "", int4: "", "int4-carried": "", int8: fileURLToPath(new URL("../../models/demo/", import.meta.url)) };
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "lora-edge-browser-engine-"));
   pkgDirs.fp32 = await buildDemoVariant("fp32", join(tmp, "demo-fp32"));
   pkgDirs.int4 = await buildDemoVariant("int4", join(tmp, "demo-int4"));
+  pkgDirs["int4-carried"] = join(tmp, "demo-q4-int4/");
+  writeModelPackage(pkgDirs["int4-carried"], q4Package(q4Checkpoint(), "int4").files);
   harness = await serveHarness(pkgDirs);
 });
 afterAll(async () => {

@@ -32,7 +32,7 @@ export function adapterChatSuite(worker: TestHost) {
   async function prepared(files: PeftFiles): Promise<PreparedAdapter> {
     const engine = await embeddedEngine();
     const arch = engine.manifest.architecture;
-    return prepareAdapter(loadPeftAdapter(files, arch, { maxRank: engine.manifest.lora.max_rank }), arch, { baseWeight: await engine.baseWeights(), baseId: engine.modelHash });
+    return prepareAdapter(loadPeftAdapter(files, arch, { maxRank: engine.manifest.lora.max_rank }), arch, { baseWeight: await engine.baseWeights(), baseId: engine.baseId });
 }
 
 /** A DoRA adapter for the demo model: magnitudes near the served weights' column norms. */
@@ -291,7 +291,7 @@ describe("memory of requests in flight", () => {
 describe("storage faults", () => {
   it.each(["fail", "slow"] as const)("a blob read that is %s for one adapter → 503 with Retry-After for that request only", async (fault) => {
     const victim = (await (await call("GET", "/v1/adapters/closer@1")).json()) as any;
-    const fetcher = await worker.withDeps({ loadTimeoutMs: 300, fault: { hit: (k) => k.includes(victim.prepared.sha256), fault }, cache: new AdapterCache({ maxBytes: 64 << 20 }) });
+    const fetcher = await worker.withDeps({ limits: { ADAPTER_LOAD_TIMEOUT_MS: 300 }, fault: { hit: (k) => k.includes(victim.prepared.sha256), fault }, cache: new AdapterCache({ maxBytes: 64 << 20 }) });
     const results = await Promise.all([
       chat({ model: "closer", messages: SUPPORT_Q, max_tokens: 4, seed: 1 }, fetcher),
       chat({ model: "base", messages: SUPPORT_Q, max_tokens: 4, seed: 1 }, fetcher),

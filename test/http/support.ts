@@ -6,6 +6,8 @@
  */
 import manifest from "../../models/demo/manifest.json";
 import type { AdapterCache } from "../../src/adapters/cache.ts";
+import type { Admission } from "../../src/pipeline/admission.ts";
+import type { Limits } from "../../src/pipeline/limits.ts";
 import type { StoredAdapter } from "../../src/pipeline/select.ts";
 import type { Engine } from "../../src/runtime/engine.ts";
 import { peftConfig, randomPeftTensors, writeSafetensors, type PeftLoraConfig, type SafetensorsDtype, type ProjectionName } from "../reference/hf-checkpoint.ts";
@@ -30,8 +32,8 @@ export type TestHost = Fetcher & {
   /** The host's engine: for direct runtime calls and its memory. */
   engine(): Promise<Engine>;
   storageSnapshot(): Promise<StorageSnapshot>;
-  /** The app over the same storage, with its own caches, a load timeout, and faults on blob reads. */
-  withDeps(o: { cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; fault?: BlobFault; loadTimeoutMs?: number }): Promise<Fetcher>;
+  /** The app over the same storage, with its own caches, limits (the Worker's var names), admission, and faults on blob reads. */
+  withDeps(o: { cache?: AdapterCache; stored?: AdapterCache<StoredAdapter>; fault?: BlobFault; limits?: Partial<Limits>; admission?: Admission }): Promise<Fetcher>;
   /** Seed an empty registry with the demo adapters (as `SEED_DEMO_ADAPTERS` does); whether it did. */
   seedDemo(): Promise<boolean>;
   /**

@@ -54,7 +54,8 @@ export async function startNodeHost(): Promise<TestHost> {
           host.deps({
             ...(o.cache ? { cache: o.cache } : {}),
             ...(o.stored ? { stored: o.stored } : {}),
-            ...(o.loadTimeoutMs === undefined ? {} : { limits: { ADAPTER_LOAD_TIMEOUT_MS: o.loadTimeoutMs } }),
+            ...(o.limits ? { limits: o.limits } : {}),
+            ...(o.admission ? { admission: o.admission } : {}),
             ...(o.fault
               ? {
                   blobs: (real) => ({

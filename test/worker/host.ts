@@ -25,9 +25,9 @@ export const workerHost: TestHost = {
   engine: embeddedEngine,
   storageSnapshot,
   async withDeps(o) {
-    const vars = o.loadTimeoutMs === undefined ? e : { ...e, ADAPTER_LOAD_TIMEOUT_MS: String(o.loadTimeoutMs) };
-    const app = createApp(workerDeps(vars, { ...(o.fault ? { bucket: faultyBucket(e.ADAPTERS, o.fault) } : {}), ...(o.cache ? { cache: o.cache } : {}), ...(o.stored ? { stored: o.stored } : {}) }));
-    return { fetch: (r) => Promise.resolve(app.fetch(r, e)) };
+    const vars = { ...e, ...Object.fromEntries(Object.entries(o.limits ?? {}).map(([k, v]) => [k, String(v)])) } as Env;
+    const app = createApp(workerDeps(vars, { ...(o.admission ? { admission: o.admission } : {}), ...(o.fault ? { bucket: faultyBucket(e.ADAPTERS, o.fault) } : {}), ...(o.cache ? { cache: o.cache } : {}), ...(o.stored ? { stored: o.stored } : {}) }));
+    return { fetch: (r) => Promise.resolve(app.fetch(r, vars)) };
   },
   async seedDemo() {
     return seedAdapters(new CloudflareRegistry(e.DB, e.ADAPTERS), await embeddedBase(), readLimits(e), DEMO_ADAPTERS);

@@ -63,7 +63,7 @@ export async function serveDomainAdapters(o: { modelDir?: string; threads?: numb
     return {
       url: server.url,
       base: host.base.manifest.name,
-      modelHash: host.base.modelHash,
+      modelHash: host.engine.modelHash,
       adapters: Object.fromEntries(mappings.map((m) => [m.domain, `${m.adapter}@${m.version}`])),
       adapterDir: seeded.dir,
       close: async () => {
