@@ -65,7 +65,7 @@ describe(`the shipped SmolLM2 adapters (${SEED_ADAPTER_DIRS["smollm2-135m"]}) ag
     const arch = engine.manifest.architecture;
     const files = { config: new Uint8Array(readFileSync(`${ADAPTERS}/${domain}/adapter_config.json`)), weights: new Uint8Array(readFileSync(`${ADAPTERS}/${domain}/adapter_model.safetensors`)) };
     const upload = await prepareUpload(`${domain}-demo`, files, engine, { maxRank: readLimits({}).MAX_ADAPTER_RANK });
-    const adapter = deserializePreparedAdapter(upload.prepared.bytes, arch, { baseId: engine.modelHash });
+    const adapter = deserializePreparedAdapter(upload.prepared.bytes, arch, { baseId: engine.baseId });
     const lora = composeAdapters(arch, [{ adapter, weight: 1 }], { maxRank: engine.manifest.lora.max_rank });
     const V = arch.vocab_size;
     const rows = toFloat32(want!);
