@@ -19,7 +19,7 @@
 import { seededUniform } from "../src/runtime/random.ts";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { wordSetJaccard } from "../src/router/dataset.ts";
+import { comparableText, wordSetJaccard } from "../src/router/dataset.ts";
 import type { TemplateLanguage } from "./router-templates-i18n.ts";
 import { MULTILINGUAL_GREETINGS, MULTILINGUAL_SIGN_OFFS, MULTILINGUAL_TEMPLATES, TEMPLATE_LANGUAGES } from "./router-templates-i18n.ts";
 
@@ -1177,6 +1177,19 @@ function buildSplits(): Record<Split, Row[]> {
       }
     });
   }
+  // The company's own wording (product names, its terms): the user turns of the domain adapters'
+  // training conversations, written from the fact sheets. Train only; their held-out questions
+  // (data/chat/heldout) are never read here, and a turn that happens to equal a message of the
+  // hand-written evaluation sets (e.g. "rate limit?") is left out so those stay never trained on.
+  const handWritten = new Set(["dev", "realistic"].flatMap((name) => labelledTexts(join(OUT_DIR, `${name}.jsonl`)).map(comparableText)));
+  for (const domain of ["support", "sales", "technical"] as const) {
+    for (const text of chatUserTurns(join("data/chat", `${domain}.train.jsonl`))) {
+      const key = text.toLowerCase();
+      if (seen.has(key) || handWritten.has(comparableText(text))) continue;
+      seen.add(key);
+      splits.train.push({ text, domain });
+    }
+  }
   // Drop held-out rows that are still near-duplicates of a train row (short templates can converge).
   const trainRows = splits.train;
   for (const split of ["val", "test"] as const) {
@@ -1185,6 +1198,18 @@ function buildSplits(): Record<Split, Row[]> {
   // Interleave domains in a fixed shuffled order so files read like a mixed inbox.
   for (const split of ["train", "val", "test"] as const) splits[split] = shuffled(random, splits[split]);
   return splits;
+}
+
+/** The `text` of each row of a labelled router JSONL file. */
+function labelledTexts(path: string): string[] {
+  return readFileSync(path, "utf8").split("\n").filter((line) => line.trim()).map((line) => (JSON.parse(line) as { text: string }).text);
+}
+
+/** The user messages of an OpenAI `messages` JSONL file, in file order. */
+function chatUserTurns(path: string): string[] {
+  return readFileSync(path, "utf8").split("\n").filter((line) => line.trim()).flatMap((line) =>
+    (JSON.parse(line) as { messages: { role: string; content: string }[] }).messages.filter((m) => m.role === "user").map((m) => m.content),
+  );
 }
 
 function buildLegal(): { examples: Row[]; test: Row[] } {
