@@ -19,7 +19,7 @@
 import { seededUniform } from "../src/runtime/random.ts";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { comparableText, wordSetJaccard } from "../src/router/dataset.ts";
+import { comparableText, parseJsonlLines, parseLabelledJsonl, wordSetJaccard } from "../src/router/dataset.ts";
 import type { TemplateLanguage } from "./router-templates-i18n.ts";
 import { MULTILINGUAL_GREETINGS, MULTILINGUAL_SIGN_OFFS, MULTILINGUAL_TEMPLATES, TEMPLATE_LANGUAGES } from "./router-templates-i18n.ts";
 
@@ -1181,7 +1181,7 @@ function buildSplits(): Record<Split, Row[]> {
   // training conversations, written from the fact sheets. Train only; their held-out questions
   // (data/chat/heldout) are never read here, and a turn that happens to equal a message of the
   // hand-written evaluation sets (e.g. "rate limit?") is left out so those stay never trained on.
-  const handWritten = new Set(["dev", "realistic"].flatMap((name) => labelledTexts(join(OUT_DIR, `${name}.jsonl`)).map(comparableText)));
+  const handWritten = new Set(["dev", "realistic"].flatMap((name) => parseLabelledJsonl(readFileSync(join(OUT_DIR, `${name}.jsonl`), "utf8")).map((row) => comparableText(row.text))));
   for (const domain of ["support", "sales", "technical"] as const) {
     for (const text of chatUserTurns(join("data/chat", `${domain}.train.jsonl`))) {
       const key = text.toLowerCase();
@@ -1200,16 +1200,12 @@ function buildSplits(): Record<Split, Row[]> {
   return splits;
 }
 
-/** The `text` of each row of a labelled router JSONL file. */
-function labelledTexts(path: string): string[] {
-  return readFileSync(path, "utf8").split("\n").filter((line) => line.trim()).map((line) => (JSON.parse(line) as { text: string }).text);
-}
-
 /** The user messages of an OpenAI `messages` JSONL file, in file order. */
 function chatUserTurns(path: string): string[] {
-  return readFileSync(path, "utf8").split("\n").filter((line) => line.trim()).flatMap((line) =>
-    (JSON.parse(line) as { messages: { role: string; content: string }[] }).messages.filter((m) => m.role === "user").map((m) => m.content),
-  );
+  return parseJsonlLines(readFileSync(path, "utf8"), (row) => (row as { messages: { role: string; content: string }[] }).messages)
+    .flat()
+    .filter((m) => m.role === "user")
+    .map((m) => m.content);
 }
 
 function buildLegal(): { examples: Row[]; test: Row[] } {

@@ -1,9 +1,11 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { routeText } from "./decision.ts";
 import { evaluateRouter } from "./metrics.ts";
 import { defaultRouter } from "./default-router.ts";
 import { committedRouter, readRouterData, sameFloats } from "./test-data.ts";
+import { heldoutDomains, readHeldout } from "../../tools/domain-eval/facts.ts";
+
+const HELDOUT = "data/chat/heldout";
 
 /** Calibration bound we hold the committed artifact to on the held-out template test split (10-bin ECE). */
 const MAX_TEST_ECE = 0.08;
@@ -60,13 +62,11 @@ describe("committed router on the realistic set (written apart from the generato
 
 describe("committed router on the company's own held-out questions (data/chat/heldout, never trained on)", () => {
   // the questions the domain adapters are evaluated on (npm run eval:domains): Tillwave's products and terms
-  const questions = ["support", "sales", "technical"].flatMap((domain) =>
-    readFileSync(`data/chat/heldout/${domain}.jsonl`, "utf8").split("\n").filter(Boolean).map((line) => ({ domain, text: (JSON.parse(line) as { question: string }).question })),
-  );
+  const questions = heldoutDomains(HELDOUT).flatMap((domain) => readHeldout(HELDOUT, domain));
 
   it("routes at least 65% of them to their domain's adapter after thresholds (57% before the router learned the fact sheets' wording)", () => {
     const router = committedRouter();
-    const routed = questions.filter((q) => routeText(router, q.text).domain === q.domain).length;
+    const routed = questions.filter((q) => routeText(router, q.question).domain === q.domain).length;
     expect(questions.length).toBe(135);
     expect(routed / questions.length).toBeGreaterThanOrEqual(0.65);
   });
