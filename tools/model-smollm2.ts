@@ -144,16 +144,19 @@ async function main() {
 
   const arch = { ...ckpt.arch, max_position_embeddings: context };
   let smooth;
-  if (format === "int8" && alpha > 0) {
+  if (alpha > 0 && stale.some((t) => t.format === "int8")) {
     const { sequences, tokens } = CALIBRATION;
     const calib = startStep(`calibrating int8 smoothing on ${sequences} × ${tokens} tokens (fp32 graph)`);
     // the ranges depend only on the fp32 model and the calibration text: kept in the cache, keyed by both
     const key = createHash("sha256").update(JSON.stringify({ gguf: SMOLLM2.sha256, sequences, tokens, corpus: readFileSync(join(REPO, "src/builder/corpus.ts"), "utf8") })).digest("hex").slice(0, 16);
     const cached = join(args.cache, `calibration-${key}.json`);
-    const ranges = existsSync(cached)
-      ? new Map(Object.entries(JSON.parse(readFileSync(cached, "utf8")) as Record<string, number[]>).map(([k, v]) => [k, Float32Array.from(v)]))
-      : await calibrateActivations(arch, ckpt.weights, calibrationSequences(ckpt, sequences, tokens), calib.progress);
-    writeFileSync(cached, JSON.stringify(Object.fromEntries([...ranges].map(([k, v]) => [k, [...v]]))));
+    let ranges;
+    if (existsSync(cached)) {
+      ranges = new Map(Object.entries(JSON.parse(readFileSync(cached, "utf8")) as Record<string, number[]>).map(([k, v]) => [k, Float32Array.from(v)]));
+    } else {
+      ranges = await calibrateActivations(arch, ckpt.weights, calibrationSequences(ckpt, sequences, tokens), calib.progress);
+      writeFileSync(cached, JSON.stringify(Object.fromEntries([...ranges].map(([k, v]) => [k, [...v]]))));
+    }
     smooth = { scales: smoothingScales(arch, ckpt.weights, ranges, alpha), alpha };
     calib.done(`α = ${alpha}`);
   }
