@@ -8,7 +8,9 @@ export type Env = {
   ADAPTERS: R2Bucket;
   /** Admin bearer token (a secret: `wrangler secret put ADMIN_TOKEN`, `.dev.vars` locally). */
   ADMIN_TOKEN?: string;
-  /** "true" (dev only, via .dev.vars): an empty registry is seeded with the demo adapters and domains. */
+  /** The folder under the assets' `models/` holding the served model package (wrangler.toml: "demo"). */
+  MODEL_PACKAGE?: string;
+  /** "true" (dev only, via .dev.vars): an empty registry is seeded with the demo adapters and domains (demo model only). */
   SEED_DEMO_ADAPTERS?: string;
   [limit: string]: unknown;
 };

@@ -27,16 +27,21 @@ import type { AdapterRegistry } from "./registry/types.ts";
 import type { UploadBase } from "./registry/upload.ts";
 import type { Env } from "./env.ts";
 
-/** The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets. */
-const MODEL_PACKAGE = "demo";
+/**
+ * The model package the Worker serves: `models/<MODEL_PACKAGE>/` in the static assets (the var,
+ * wrangler.toml: "demo"; `wrangler dev --var MODEL_PACKAGE:<folder>` serves another, split into
+ * parts under the 25 MiB asset limit when it is bigger: README "Where it runs").
+ */
+const modelPackageName = () => (workerEnv as unknown as Env).MODEL_PACKAGE || "demo";
 
 /**
  * A file of the embedded package as the static assets answer it: the one place the Worker reads
  * them. `headers` may carry a `Range` (the assets answer 206 with that part).
  */
 async function fetchModelFile(path: string, headers?: HeadersInit): Promise<Response> {
-  const res = await (workerEnv as unknown as Env).ASSETS.fetch(new Request(`https://assets/models/${MODEL_PACKAGE}/${path}`, headers ? { headers } : {}));
-  if (!res.ok) throw new Error(`model package file ${MODEL_PACKAGE}/${path}: ${res.status}`);
+  const name = modelPackageName();
+  const res = await (workerEnv as unknown as Env).ASSETS.fetch(new Request(`https://assets/models/${name}/${path}`, headers ? { headers } : {}));
+  if (!res.ok) throw new Error(`model package file ${name}/${path}: ${res.status}`);
   return res;
 }
 
@@ -117,7 +122,8 @@ let seeded: Promise<void> | undefined;
 export default {
   async fetch(request, env, ctx) {
     const deps = workerDeps(env);
-    if (env.SEED_DEMO_ADAPTERS === "true") {
+    // the demo adapters fit the demo model only
+    if (env.SEED_DEMO_ADAPTERS === "true" && modelPackageName() === "demo") {
       seeded ??= seedAdapters(deps.admin!.registry, await embeddedBase(), readLimits(env), DEMO_ADAPTERS).then(
         () => undefined,
         (err) => {

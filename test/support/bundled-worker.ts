@@ -45,8 +45,8 @@ function migrationStatements(): string[] {
   );
 }
 
-/** Bundle the Worker and serve it on a loopback port; `vars` override wrangler.toml's. */
-export async function startBundledWorker(opts: { vars?: Record<string, string> } = {}): Promise<BundledWorker> {
+/** Bundle the Worker and serve it on a loopback port; `vars` override wrangler.toml's, `assetsDir` replaces site/ as its static assets. */
+export async function startBundledWorker(opts: { vars?: Record<string, string>; assetsDir?: string } = {}): Promise<BundledWorker> {
   const out = mkdtempSync(join(tmpdir(), "lora-edge-worker-"));
   execFileSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const config = wranglerConfig();
@@ -64,7 +64,7 @@ export async function startBundledWorker(opts: { vars?: Record<string, string> }
     bindings: { ...config.vars, SEED_DEMO_ADAPTERS: "false", ...opts.vars },
     // site/ (the playground and the model package, written by wrangler's [build] above), as
     // wrangler.toml's [assets] serves it to the Worker
-    assets: { directory: SITE_DIR, binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
+    assets: { directory: opts.assetsDir ?? SITE_DIR, binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
     host: "127.0.0.1",
     port: 0,
   });

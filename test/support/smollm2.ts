@@ -18,9 +18,10 @@ export async function readSmollm2(): Promise<Smollm2Checkpoint> {
   return readGgufCheckpoint(new Uint8Array(readFileSync(await fetchSmollm2Gguf(CACHE))));
 }
 
-/** The package's files; int4 carries the GGUF's Q4_1 and Q8_0 blocks. */
-export function smollm2Package(ckpt: Smollm2Checkpoint, name: string, format: Extract<WeightFormat, "fp32" | "int4">) {
+/** The package's files; int4 carries the GGUF's Q4_1 and Q8_0 blocks; `splitWeightsBytes` writes the weights in parts (`--split-mib`). */
+export function smollm2Package(ckpt: Smollm2Checkpoint, name: string, format: Extract<WeightFormat, "fp32" | "int4">, opts: { splitWeightsBytes?: number } = {}) {
   return assembleModelPackage({
+    ...opts,
     name, arch: { ...ckpt.arch, max_position_embeddings: 512 }, weights: ckpt.weights, format, ...(format === "int4" ? { carried: ckpt.blocks } : {}),
     source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
     tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
