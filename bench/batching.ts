@@ -10,7 +10,7 @@
  * backend (one thread, as in a Worker) and on onnxruntime-node (one thread); SmolLM2-135M on
  * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`.
  *
- * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--json] [--save bench/results/<file>.json]`
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--only demo-wasm,demo-node,smollm2] [--json] [--save bench/results/<file>.json]`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -123,8 +123,8 @@ function table(r: Result): string {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--json] [--save <file.json>]\n");
+  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--only demo-wasm,demo-node,smollm2] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
   if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
@@ -132,14 +132,18 @@ async function main() {
   const results: Result[] = [];
   const format = (args.format ?? "int8") as WeightFormat;
   if (!WEIGHT_FORMATS.includes(format)) throw new Error(`--format must be one of ${WEIGHT_FORMATS.join(", ")}`);
-  const demo = await demoPackage(format);
-  results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), rounds, tokens, log));
-  results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
+  const parts = new Set((args.only ?? "demo-wasm,demo-node,smollm2").split(","));
+  const unknown = [...parts].filter((x) => !["demo-wasm", "demo-node", "smollm2"].includes(x));
+  if (unknown.length) throw new Error(`--only takes demo-wasm, demo-node and smollm2, got ${unknown.join(", ")}`);
+  const demo = parts.has("demo-wasm") || parts.has("demo-node") ? await demoPackage(format) : undefined;
+  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), rounds, tokens, log));
+  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
   const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
-  if (existsSync(join(smol, "model.batch.onnx"))) {
+  if (parts.has("smollm2") && !existsSync(join(smol, "model.batch.onnx"))) log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
+  else if (parts.has("smollm2")) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
     results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), rounds, tokens, log));
-  } else log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
+  }
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, results };
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");

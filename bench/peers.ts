@@ -9,6 +9,7 @@
  *   --transformersjs <dir> transformers.js's export of the model (default bench/out/peers/transformersjs/<name>)
  *   --gguf <file>          the GGUF llama.cpp runs (default: the cached file whose sha256 the package names)
  *   --only speed,memory,http   parts (default all)
+ *   --sides wasm,native    speed: which sides run (default both)
  *   --rounds <n> --steps <n>   per format: prompts run by every lane, decode steps per prompt (2, 16)
  *   --out <file>           also write the JSON result there
  *   --json                 one line of JSON on stdout
@@ -219,7 +220,7 @@ async function resolveSetups(o: { model: string; also?: string; transformersjs?:
 
 type MemoryRow = Awaited<ReturnType<typeof memoryChild>>;
 
-export async function benchPeers(o: { model: string; also?: string; transformersjs?: string; gguf?: string; parts?: ReadonlySet<string>; rounds?: number; steps?: number; out?: string }) {
+export async function benchPeers(o: { model: string; also?: string; transformersjs?: string; gguf?: string; parts?: ReadonlySet<string>; sides?: readonly Side[]; rounds?: number; steps?: number; out?: string }) {
   const want = (part: string) => !o.parts || o.parts.has(part);
   const setups = await resolveSetups(o);
   const load = [loadavg()[0]];
@@ -242,7 +243,7 @@ export async function benchPeers(o: { model: string; also?: string; transformers
   const save = () => o.out && writeFileSync(o.out, JSON.stringify(result(), null, 2) + "\n");
   if (want("speed")) {
     for (const s of setups) {
-      for (const side of ["wasm", "native"] as const) {
+      for (const side of o.sides ?? (["wasm", "native"] as const)) {
         log(`speed: ${s.format} (${s.packageDir}), ${side} engines and llama.cpp interleaved in one process …`);
         speed.push(child<Awaited<ReturnType<typeof speedChild>>>(["--child", "speed", "--side", side, ...setupArgs(s), "--rounds", String(o.rounds ?? 2), "--steps", String(o.steps ?? 16)]));
         load.push(loadavg()[0]);
@@ -274,6 +275,13 @@ export async function benchPeers(o: { model: string; also?: string; transformers
   return result();
 }
 
+function parseSides(list: string): Side[] {
+  const sides = list.split(",").filter(Boolean);
+  const bad = sides.filter((x) => x !== "wasm" && x !== "native");
+  if (bad.length || !sides.length) throw new Error(`--sides takes wasm and/or native, got "${list}"`);
+  return sides as Side[];
+}
+
 const HELP = readFileSync(SELF, "utf8").split("*/")[0]!.replace(/^\/\*\*\n/, "").replace(/^ \* ?/gm, "");
 
 /** Everything a run needs beyond `npm ci`, made once into ignored folders (bench/README.md "Peers"). */
@@ -299,7 +307,7 @@ if (process.argv[1] === SELF) {
   const { values } = parseArgs({
     options: {
       model: { type: "string", default: "models/smollm2-135m" }, also: { type: "string" }, transformersjs: { type: "string" }, gguf: { type: "string" },
-      only: { type: "string" }, rounds: { type: "string" }, steps: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, setup: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      only: { type: "string" }, sides: { type: "string" }, rounds: { type: "string" }, steps: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, setup: { type: "boolean" }, help: { type: "boolean", short: "h" },
       // a child's own options
       child: { type: "string" }, side: { type: "string" }, package: { type: "string" }, format: { type: "string" }, tjs: { type: "string" }, kind: { type: "string" },
     },
@@ -324,7 +332,7 @@ if (process.argv[1] === SELF) {
     }
     const result = await benchPeers({
       model: values.model!, ...(values.also !== undefined ? { also: values.also } : {}), ...(values.transformersjs ? { transformersjs: values.transformersjs } : {}), ...(values.gguf ? { gguf: values.gguf } : {}),
-      ...(values.only ? { parts: new Set(values.only.split(",")) } : {}), ...(values.rounds ? { rounds: Number(values.rounds) } : {}), ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.out ? { out: values.out } : {}),
+      ...(values.only ? { parts: new Set(values.only.split(",")) } : {}), ...(values.sides ? { sides: parseSides(values.sides) } : {}), ...(values.rounds ? { rounds: Number(values.rounds) } : {}), ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.out ? { out: values.out } : {}),
     });
     console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     process.exit(0);
