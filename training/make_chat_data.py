@@ -90,7 +90,7 @@ def generate(domain: str, copies: int, seed: int, facts_dir: Path = FACTS_DIR) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "data" / "chat", help="output folder (default: %(default)s)")
-    parser.add_argument("--copies", type=int, default=2, help="conversations per training question (default: %(default)s)")
+    parser.add_argument("--copies", type=int, default=1, help="conversations per training question (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=6, help="random seed (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.copies < 1:
