@@ -3,9 +3,8 @@
  * onnxruntime-web's own profiler (WASM, one thread). A child process per package creates the
  * session with `enableProfiling`, prefills `--context` tokens, takes `--steps` decode steps (rank-0
  * LoRA inputs, as a base request) and ends profiling; ORT prints its trace (chrome trace JSON) on
- * the child's stdout. Per node the median over the steps is kept (a shared machine preempts single
- * runs), then summed per operator type; the `lm_head` is the node that reads the `[hidden, vocab]`
- * table. Prints a markdown table per package.
+ * the child's stdout, summarised as bench:profile's (bench/profile-summary.ts). Prints a markdown
+ * table per package.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,24 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { initOrt, ort } from "../src/runtime/ort.ts";
 import { groupLayout, io, LORA_GROUPS, type ModelManifest } from "../src/runtime/manifest.ts";
-
-type TraceEvent = { cat: string; name: string; dur: number; ts: number; args: { op_name?: string; input_type_shape?: Record<string, number[]>[] } };
-
-export type DecodeProfile = {
-  model: string;
-  scheme: string;
-  steps: number;
-  context: number;
-  /** median wall time of one `run` (ORT's `model_run` event) */
-  run_ms: number;
-  /** sum over nodes of each node's median kernel time */
-  kernels_ms: number;
-  nodes_per_step: number;
-  lm_head_ms: number;
-  by_op: { op: string; nodes: number; ms: number; share: number }[];
-};
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+import { profileTable, summariseProfile, type DecodeProfile, type ProfileEvent } from "./profile-summary.ts";
 
 /** The child: one traced decode, ORT's trace on stdout. */
 async function traceDecode(dir: string, context: number, steps: number) {
@@ -70,71 +52,16 @@ async function traceDecode(dir: string, context: number, steps: number) {
   session.endProfiling();
 }
 
-/** Parse a child's trace: the decode runs only (the first run is the prefill). */
-function summarise(model: string, scheme: string, trace: TraceEvent[], context: number, steps: number): DecodeProfile {
-  const runs = trace.filter((e) => e.cat === "Session" && e.name === "model_run").sort((a, b) => a.ts - b.ts);
-  const decodeRuns = runs.slice(1);
-  const from = decodeRuns[0]!.ts;
-  const nodes = trace.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && e.ts >= from);
-  const perNode = new Map<string, { op: string; durs: number[]; lmHead: boolean }>();
-  for (const e of nodes) {
-    const n = perNode.get(e.name) ?? { op: e.args.op_name ?? "?", durs: [], lmHead: JSON.stringify(e.args.input_type_shape ?? []).includes(`,${VOCAB_MARK}]`) };
-    n.durs.push(e.dur);
-    perNode.set(e.name, n);
-  }
-  const byOp = new Map<string, { nodes: number; us: number }>();
-  let lmHead = 0;
-  for (const n of perNode.values()) {
-    const m = median(n.durs);
-    const o = byOp.get(n.op) ?? { nodes: 0, us: 0 };
-    o.nodes++;
-    o.us += m;
-    byOp.set(n.op, o);
-    if (n.lmHead && n.op !== "Gather") lmHead += m;
-  }
-  const kernels = [...byOp.values()].reduce((a, o) => a + o.us, 0);
-  return {
-    model, scheme, steps, context,
-    run_ms: +(median(decodeRuns.map((r) => r.dur)) / 1000).toFixed(2),
-    kernels_ms: +(kernels / 1000).toFixed(2),
-    nodes_per_step: Math.round(nodes.length / decodeRuns.length),
-    lm_head_ms: +(lmHead / 1000).toFixed(2),
-    by_op: [...byOp].map(([op, o]) => ({ op, nodes: o.nodes, ms: +(o.us / 1000).toFixed(3), share: +(o.us / kernels).toFixed(4) })).sort((a, b) => b.ms - a.ms),
-  };
-}
-let VOCAB_MARK = 0;
-
 /**
- * @example const p = await profileDecode("models/smollm2-int8", { context: 64, steps: 16 });
+ * @example const p = profileDecode("models/smollm2-int8", { context: 64, steps: 16 });
  */
-export function profileDecode(dir: string, opts: { context: number; steps: number }): DecodeProfile {
+export function profileDecode(dir: string, opts: { context: number; steps: number }): DecodeProfile & { model: string; scheme: string; context: number } {
   const self = fileURLToPath(import.meta.url);
   const out = execFileSync(process.execPath, ["--import", "tsx", self, "--child", dir, "--context", String(opts.context), "--steps", String(opts.steps)], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] });
-  const trace = JSON.parse(out.slice(out.indexOf("[\n{"), out.lastIndexOf("]") + 1)) as TraceEvent[];
+  const trace = JSON.parse(out.slice(out.indexOf("[\n{"), out.lastIndexOf("]") + 1)) as ProfileEvent[];
   const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as ModelManifest;
-  VOCAB_MARK = manifest.architecture.vocab_size;
-  return summarise(dir, manifest.quantization.scheme, trace, opts.context, opts.steps);
-}
-
-/** A profile as a markdown table (op types above 0.5 % of the kernels' time; the rest summed). */
-export function profileTable(p: DecodeProfile): string {
-  const lines = [
-    `**${p.model}** (${p.scheme}): decode step at context ${p.context}, median of ${p.steps} steps: run ${p.run_ms} ms, kernels ${p.kernels_ms} ms, ${p.nodes_per_step} nodes, lm_head ${p.lm_head_ms} ms (${((100 * p.lm_head_ms) / p.kernels_ms).toFixed(1)} %)`,
-    "",
-    "| operator | nodes | ms | share |",
-    "| --- | ---: | ---: | ---: |",
-  ];
-  const rest = { nodes: 0, ms: 0, share: 0 };
-  for (const o of p.by_op) {
-    if (o.share >= 0.005) lines.push(`| ${o.op} | ${o.nodes} | ${o.ms.toFixed(2)} | ${(100 * o.share).toFixed(1)} % |`);
-    else {
-      rest.nodes += o.nodes;
-      rest.ms += o.ms;
-      rest.share += o.share;
-    }
-  }
-  if (rest.nodes) lines.push(`| (others) | ${rest.nodes} | ${rest.ms.toFixed(2)} | ${(100 * rest.share).toFixed(1)} % |`);
-  return lines.join("\n");
+  // the first run is the prefill
+  return { model: dir, scheme: manifest.quantization.scheme, context: opts.context, ...summariseProfile(trace, 1, manifest.architecture.vocab_size) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -146,6 +73,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(values.help ? 0 : 1);
   } else {
     const profiles = values.model.map((m) => profileDecode(m, opts));
-    console.log(values.json ? JSON.stringify(profiles, null, 2) : profiles.map(profileTable).join("\n\n"));
+    console.log(values.json ? JSON.stringify(profiles, null, 2) : profiles.map((p) => profileTable(`**${p.model}** (${p.scheme}), context ${p.context}`, p)).join("\n\n"));
   }
 }

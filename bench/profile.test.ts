@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { summariseProfile } from "./profile.ts";
+import { summariseProfile } from "./profile-summary.ts";
 
 const run = (ts: number, dur: number) => ({ cat: "Session", name: "model_run", ts, dur });
 const kernel = (name: string, op: string, ts: number, dur: number, out: number[]) => ({ cat: "Node", name: `${name}_kernel_time`, ts, dur, args: { op_name: op, output_type_shape: [{ float: out }] } });

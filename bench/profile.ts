@@ -2,8 +2,8 @@
  * `npm run bench:profile [-- --model models/smollm2-135m] [-- --threads 1] [-- --steps 24] [-- --prompt 64] [-- --rank 0] [-- --json]`:
  * where a decode step's time goes, from onnxruntime-node's own profiler. One session (the engine's
  * options, `enableProfiling` on) prefills a prompt, then takes decode steps; the profile's kernel
- * events inside the decode runs are summed per operator type and for the `lm_head` node, and divided
- * by the runs' wall time (the rest is ORT's own work between kernels: feeds, fences, outputs). With
+ * events inside the decode runs are summarised per operator type and for the `lm_head` node
+ * (bench/profile-summary.ts, shared with bench:profile:wasm). With
  * `--rank r`, a random rank-r adapter on all seven projections is fed. Writes the raw profile under
  * bench/out/profile/. Native CPU only: onnxruntime-web's profiler prints to the console instead.
  */
@@ -16,40 +16,7 @@ import * as ort from "onnxruntime-node";
 import { groupLayout, io, LORA_GROUPS } from "../src/runtime/manifest.ts";
 import { loadModelPackage } from "../src/runtime/model-package.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
-
-type ProfileEvent = { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string; output_type_shape?: Array<Record<string, number[]>> } };
-
-/**
- * Kernel time per operator type and for `lm_head` over the decode runs (all runs after the first
- * `skip`). The builder's node names are generic, so `lm_head` is the kernel whose output is `[.., vocab]`.
- */
-export function summariseProfile(events: readonly ProfileEvent[], skip: number, vocab: number) {
-  const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run").sort((a, b) => a.ts - b.ts).slice(skip);
-  const inRun = (e: ProfileEvent) => runs.some((r) => e.ts >= r.ts && e.ts + e.dur <= r.ts + r.dur);
-  const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && inRun(e));
-  const wall = runs.reduce((s, r) => s + r.dur, 0);
-  const byOp = new Map<string, { us: number; nodes: Set<string> }>();
-  let lmHead = 0;
-  for (const k of kernels) {
-    const op = k.args?.op_name ?? "?";
-    const row = byOp.get(op) ?? { us: 0, nodes: new Set<string>() };
-    row.us += k.dur;
-    row.nodes.add(k.name);
-    byOp.set(op, row);
-    if (k.args?.output_type_shape?.some((o) => Object.values(o)[0]?.at(-1) === vocab)) lmHead += k.dur;
-  }
-  const kernel = kernels.reduce((s, k) => s + k.dur, 0);
-  const perStep = (us: number) => us / runs.length / 1000;
-  return {
-    decode_runs: runs.length,
-    step_ms: perStep(wall),
-    kernel_ms: perStep(kernel),
-    kernel_share: kernel / wall,
-    nodes_per_step: kernels.length / runs.length,
-    lm_head: { ms: perStep(lmHead), share: lmHead / wall },
-    ops: [...byOp].map(([op, r]) => ({ op, nodes: r.nodes.size, ms: perStep(r.us), share: r.us / wall })).sort((a, b) => b.ms - a.ms),
-  };
-}
+import { profileTable, summariseProfile, type ProfileEvent } from "./profile-summary.ts";
 
 async function profile(o: { model: string; threads: number; steps: number; prompt: number; rank: number }) {
   const pkg = await loadModelPackage(async (p) => new Uint8Array(await readFile(join(o.model, p))), { verify: false });
@@ -104,9 +71,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await profile({ model: values.model!, threads: Number(values.threads), steps: Number(values.steps), prompt: Number(values.prompt), rank: Number(values.rank) });
   if (values.json) console.log(JSON.stringify(r));
   else {
-    console.log(`${r.model} ${r.format}, ${r.threads} thread(s), rank ${r.rank}: decode step ${r.step_ms.toFixed(2)} ms over ${r.decode_runs} steps, kernels ${(r.kernel_share * 100).toFixed(1)} % of it, ${r.nodes_per_step.toFixed(0)} kernels per step; lm_head ${r.lm_head.ms.toFixed(2)} ms (${(r.lm_head.share * 100).toFixed(1)} %)`);
-    console.log("| op | nodes | ms/step | share |\n| --- | ---: | ---: | ---: |");
-    for (const op of r.ops) console.log(`| ${op.op} | ${op.nodes} | ${op.ms.toFixed(3)} | ${(op.share * 100).toFixed(1)} % |`);
+    console.log(profileTable(`${r.model} ${r.format}, ${r.threads} thread(s), rank ${r.rank}`, r));
     console.log(`raw profile: ${r.profile}`);
   }
 }
