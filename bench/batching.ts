@@ -10,7 +10,7 @@
  * backend (one thread, as in a Worker) and on onnxruntime-node (one thread); SmolLM2-135M on
  * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`.
  *
- * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--only demo-wasm,demo-node,smollm2] [--json] [--save bench/results/<file>.json]`
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--smollm2 models/smollm2-135m] [--only demo-wasm,demo-node,smollm2] [--rank 16] [--json] [--save bench/results/<file>.json]`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -64,11 +64,12 @@ async function runStreams(engine: Engine, adapters: Array<LoraFeeds | undefined>
   return { tok_s: decoded / ((last - first) / 1000), gaps };
 }
 
-async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, rounds: number, tokens: number, log: (s: string) => void): Promise<Result> {
+async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, rounds: number, tokens: number, rank: number, log: (s: string) => void): Promise<Result> {
   const arch = pkg.manifest.architecture;
   const batched = await Engine.create(pkg, { backend, batching: true });
   const oneByOne = await Engine.create(pkg, { backend, batching: false });
-  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? undefined : randomFeeds(arch, 16, 200 + i)));
+  // rank 0: every stream the base (what batching gains without per-row adapters)
+  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || rank === 0 ? undefined : randomFeeds(arch, rank, 200 + i)));
   // warm-up: arenas sized for the widest batch
   await runStreams(batched, adapters, 16, 4, arch.vocab_size);
   await runStreams(oneByOne, adapters, 2, 4, arch.vocab_size);
@@ -123,10 +124,12 @@ function table(r: Result): string {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--only demo-wasm,demo-node,smollm2] [--json] [--save <file.json>]\n");
+  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, rank: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--smollm2 <package dir>] [--only demo-wasm,demo-node,smollm2] [--rank 16] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
+  const rank = Number(args.rank ?? 16);
+  if (!(Number.isInteger(rank) && rank >= 0)) throw new Error("--rank must be an integer ≥ 0");
   if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
   const log = (s: string) => process.stderr.write(s + "\n");
   const results: Result[] = [];
@@ -136,19 +139,19 @@ async function main() {
   const unknown = [...parts].filter((x) => !["demo-wasm", "demo-node", "smollm2"].includes(x));
   if (unknown.length) throw new Error(`--only takes demo-wasm, demo-node and smollm2, got ${unknown.join(", ")}`);
   const demo = parts.has("demo-wasm") || parts.has("demo-node") ? await demoPackage(format) : undefined;
-  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), rounds, tokens, log));
-  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), rounds, tokens, log));
+  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), rounds, tokens, rank, log));
+  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), rounds, tokens, rank, log));
   const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
   if (parts.has("smollm2") && !existsSync(join(smol, "model.batch.onnx"))) log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
   else if (parts.has("smollm2")) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
-    results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), rounds, tokens, log));
+    results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), rounds, tokens, rank, log));
   }
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, results };
+  const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: PROMPT, adapter_rank: rank, results };
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");
   if (args.json) process.stdout.write(JSON.stringify(out) + "\n");
-  else process.stdout.write(`Run ${out.date} on ${machine}; ${rounds} rounds, ${tokens} tokens per stream, ${PROMPT}-token prompts.\n\n` + results.map(table).join("\n"));
+  else process.stdout.write(`Run ${out.date} on ${machine}; ${rounds} rounds, ${tokens} tokens per stream, ${PROMPT}-token prompts, adapters of rank ${rank} on three streams in four (0: none).\n\n` + results.map(table).join("\n"));
 }
 
 main().catch((err) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { argmax, createSampler } from "./sampling.ts";
-import { seededNormal } from "./random.ts";
+import { seededNormal, seededUniform } from "./random.ts";
 
 const logits = (() => {
   const n = seededNormal(1);
@@ -51,4 +51,44 @@ describe("sampling", () => {
     const z = 1 + Math.E + Math.E ** 2;
     [1 / z, Math.E / z, Math.E ** 2 / z].forEach((p, i) => expect(Math.abs(counts[i]! / N - p)).toBeLessThan(0.015));
   });
+
+  it("draws exactly what sorting every index by its logit draws (the reference), ties and top-k/top-p included", () => {
+    // the reference: candidates = all indices sorted by (logit desc, index asc), then the same walk
+    const reference = (cfg: { temperature: number; topK: number; topP: number; seed: number }) => {
+      const uniform = seededUniform(cfg.seed);
+      return (l: Float32Array) => {
+        let order = Array.from(l.keys()).sort((a, b) => l[b]! - l[a]! || a - b);
+        if (cfg.topK > 0 && cfg.topK < order.length) order = order.slice(0, cfg.topK);
+        const probs = order.map((i) => Math.exp((l[i]! - l[order[0]!]!) / cfg.temperature));
+        const total = probs.reduce((a, b) => a + b, 0);
+        let keep = order.length;
+        if (cfg.topP < 1) {
+          let mass = 0;
+          for (let j = 0; j < order.length; j++) if ((mass += probs[j]! / total) >= cfg.topP) {
+            keep = j + 1;
+            break;
+          }
+        }
+        const kept = probs.slice(0, keep);
+        let u = uniform() * kept.reduce((a, b) => a + b, 0);
+        for (let j = 0; j < keep; j++) if ((u -= kept[j]!) < 0) return order[j]!;
+        return order[keep - 1]!;
+      };
+    };
+    const n = seededNormal(11);
+    // 2,000 logits on a coarse grid, so that many are tied (and some are -0 and +0)
+    const tied = Float32Array.from({ length: 2000 }, () => Math.round(4 * n()) / 2);
+    tied[7] = -0;
+    for (const l of [logits, tied])
+      for (const cfg of [
+        { temperature: 1, topK: 0, topP: 1, seed: 1 },
+        { temperature: 0.7, topK: 40, topP: 0.9, seed: 2 },
+        { temperature: 3, topK: 0, topP: 0.5, seed: 3 },
+        { temperature: 0.2, topK: 5, topP: 1, seed: 4 },
+      ]) {
+        const [ours, theirs] = [createSampler(cfg), reference(cfg)];
+        expect(Array.from({ length: 300 }, () => ours(l)), JSON.stringify(cfg)).toEqual(Array.from({ length: 300 }, () => theirs(l)));
+      }
+  });
 });
+

