@@ -52,7 +52,20 @@ describe("sampling", () => {
     [1 / z, Math.E / z, Math.E ** 2 / z].forEach((p, i) => expect(Math.abs(counts[i]! / N - p)).toBeLessThan(0.015));
   });
 
-  it("draws exactly what sorting every index by its logit draws (the reference), ties and top-k/top-p included", () => {
+  it("without top-k and top-p, walks the softmax in index order", () => {
+    const s = createSampler({ temperature: 0.8, topK: 0, topP: 1, seed: 21 });
+    const uniform = seededUniform(21);
+    const max = Math.max(...logits);
+    const w = Array.from(logits, (v) => Math.exp((v - max) / 0.8));
+    const total = w.reduce((a, b) => a + b, 0);
+    for (let draw = 0; draw < 200; draw++) {
+      let u = uniform() * total;
+      const want = w.findIndex((x) => (u -= x) < 0);
+      expect(s(logits)).toBe(want);
+    }
+  });
+
+  it("with top-k or top-p, draws exactly what sorting every index by its logit draws (the reference), ties included", () => {
     // the reference: candidates = all indices sorted by (logit desc, index asc), then the same walk
     const reference = (cfg: { temperature: number; topK: number; topP: number; seed: number }) => {
       const uniform = seededUniform(cfg.seed);
@@ -81,7 +94,7 @@ describe("sampling", () => {
     tied[7] = -0;
     for (const l of [logits, tied])
       for (const cfg of [
-        { temperature: 1, topK: 0, topP: 1, seed: 1 },
+        { temperature: 1, topK: 0, topP: 0.95, seed: 1 },
         { temperature: 0.7, topK: 40, topP: 0.9, seed: 2 },
         { temperature: 3, topK: 0, topP: 0.5, seed: 3 },
         { temperature: 0.2, topK: 5, topP: 1, seed: 4 },

@@ -26,9 +26,10 @@ export function argmax(logits: ArrayLike<number>): number {
 /**
  * A sampler for one generation; call it once per step.
  *
- * The candidates are the logits in descending order (ties: lower index first), cut to top-k; their
- * softmax weights at the temperature are summed in that order, cut to the smallest prefix whose mass
- * reaches top-p, and a seeded uniform draw walks the prefix. Only the values need sorting for that
+ * Without top-k or top-p, a seeded uniform draw times the softmax weights' sum walks the weights
+ * in index order. With them, the candidates are the logits in descending order (ties: lower index
+ * first), cut to top-k; their softmax weights at the temperature are summed in that order, cut to
+ * the smallest prefix whose mass reaches top-p, and the draw walks the prefix. Only the values need sorting for that
  * (a typed-array sort, ~30× faster than sorting 49k indices by a comparator, which cost ~25 ms per
  * token on SmolLM2's vocabulary); the index of the drawn value is found afterwards among its ties.
  *
@@ -37,6 +38,17 @@ export function argmax(logits: ArrayLike<number>): number {
 export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => number {
   if (cfg.temperature === 0) return argmax;
   const uniform = seededUniform(cfg.seed);
+  if (!(cfg.topK > 0) && !(cfg.topP < 1))
+    // nothing is cut, so no order is needed: the draw walks the softmax in index order (one pass)
+    return (logits) => {
+      const max = logits[argmax(logits)]!;
+      const weights = new Float64Array(logits.length);
+      let total = 0;
+      for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i]! - max) / cfg.temperature);
+      let u = uniform() * total;
+      for (let i = 0; i < logits.length; i++) if ((u -= weights[i]!) < 0) return i;
+      return logits.length - 1;
+    };
   return (logits) => {
     // candidate values, descending, cut to top-k
     const sorted = Float32Array.from(logits).sort().reverse();
