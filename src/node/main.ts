@@ -2,8 +2,6 @@
  * `npm start`: lora-edge's API served from Node (the same `createApp` as the Worker) on
  * onnxruntime-node, with the registry in SQLite and a blob directory. `npm start -- --help`.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,15 +9,15 @@ import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { defaultThreads, nodeBackend } from "../runtime/node-backend.ts";
 import { openNodeHost } from "./host.ts";
+import { DEFAULT_BROWSER_MODEL, DEFAULT_MODEL, ensureDefaultPackages } from "./default-model.ts";
 import { seedServedModel } from "./seed-adapters.ts";
 import { startServer } from "./server.ts";
 import { prepareSite, withSite } from "./site.ts";
 
-const DEFAULT_MODEL = "models/smollm2-135m";
-/** What browsers get beside the default model: its 4-bit build (same base identity, `npm run model:smollm2` writes both). */
-const DEFAULT_BROWSER_MODEL = "models/smollm2-135m-int4";
+/** The checkout (or the container's /app) this runs from. */
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** The playground, as `npm run build:site` writes it. */
-const SITE_DIR = fileURLToPath(new URL("../../site", import.meta.url));
+const SITE_DIR = join(REPO, "site");
 
 const HELP = `Usage: npm start -- [options]
 
@@ -88,27 +86,9 @@ function parse() {
   };
 }
 
-/**
- * The default model (and its browser package) is built on first start (progress on stderr); any
- * other folder must already hold a package.
- */
-function ensureModel(...dirs: Array<string | undefined>): void {
-  const built = (d: string) => existsSync(join(d, "manifest.json"));
-  const missing = dirs.filter((d): d is string => d !== undefined && !built(d));
-  if (!missing.length) return;
-  const demo = "serve the demo instead: npm start -- --model models/demo";
-  const buildable = (d: string) => [DEFAULT_MODEL, DEFAULT_BROWSER_MODEL].some((x) => resolve(x) === resolve(d));
-  const other = missing.find((d) => !buildable(d));
-  if (other) fail(`${other} holds no model package (manifest.json); build one with \`npm run build-model\`, or ${demo}`);
-  const scripts = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
-  if (!scripts["model:smollm2"]) fail(`cannot build ${missing.join(" and ")}: this checkout has no \`model:smollm2\` script; ${demo}`);
-  process.stderr.write(`lora-edge: ${missing.join(" and ")} missing; building with \`npm run model:smollm2\` (once; cached afterwards)\n`);
-  const run = spawnSync("npm", ["run", "--silent", "model:smollm2"], { stdio: ["ignore", "inherit", "inherit"] });
-  if (run.status !== 0 || !missing.every(built)) fail(`cannot build ${missing.join(" and ")}: \`npm run model:smollm2\` failed (exit ${run.status ?? run.signal}, see above); ${demo}`);
-}
-
 const config = parse();
-ensureModel(config.model, config.browserModel);
+const packages = ensureDefaultPackages([config.model, config.browserModel], REPO);
+if (!packages.ok) fail(`cannot serve ${config.model}: ${packages.reason}`);
 const host = await openNodeHost({
   modelDir: config.model,
   ...(config.browserModel ? { browserModelDir: config.browserModel } : {}),

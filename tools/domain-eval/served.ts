@@ -6,20 +6,20 @@
  *
  * @example const served = await serveDomainAdapters({ threads: 2 }); … await served.close();
  */
-import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../../src/app.ts";
 import { nodeLimits, openNodeHost } from "../../src/node/host.ts";
+import { DEFAULT_MODEL, ensureDefaultPackages } from "../../src/node/default-model.ts";
 import { seedServedModel } from "../../src/node/seed-adapters.ts";
 import { startServer } from "../../src/node/server.ts";
 import { nodeBackend } from "../../src/runtime/node-backend.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-export const SMOLLM2_DIR = join(REPO, "models/smollm2-135m");
+export const SMOLLM2_DIR = join(REPO, DEFAULT_MODEL);
 
 export type ServedDomainAdapters = {
   url: string;
@@ -33,17 +33,12 @@ export type ServedDomainAdapters = {
   close(): Promise<void>;
 };
 
-/** Build (or confirm up to date) the default SmolLM2 package; progress on stderr. */
-export function ensureSmollm2Package(): void {
-  const run = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "tools/model-smollm2.ts")], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
-  if (run.status !== 0) throw new Error(`npm run model:smollm2 failed (exit ${run.status ?? run.signal}, see above)`);
-}
 
 /** `batching`: the host's `--batching` (concurrent requests share decode steps; the package has model.batch.onnx). */
 export async function serveDomainAdapters(o: { modelDir?: string; threads?: number; batching?: boolean } = {}): Promise<ServedDomainAdapters> {
   const modelDir = o.modelDir ?? SMOLLM2_DIR;
-  if (resolve(modelDir) === resolve(SMOLLM2_DIR)) ensureSmollm2Package();
-  else if (!existsSync(join(modelDir, "manifest.json"))) throw new Error(`${modelDir} holds no model package`);
+  const packages = ensureDefaultPackages([modelDir], REPO);
+  if (!packages.ok) throw new Error(packages.reason);
   const data = mkdtempSync(join(tmpdir(), "lora-edge-eval-"));
   const adminToken = randomUUID();
   const host = await openNodeHost({
