@@ -13,10 +13,14 @@ const scratch: string[] = [];
 afterEach(() => scratch.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** A checkout with `scripts` in its package.json and these package folders built. */
-function checkout(scripts: Record<string, string>, built: string[]): string {
+function checkout(scripts: Record<string, string>, built: string[], builder = true): string {
   const repo = mkdtempSync(join(tmpdir(), "lora-edge-default-model-"));
   scratch.push(repo);
   writeFileSync(join(repo, "package.json"), JSON.stringify({ scripts }));
+  if (builder) {
+    mkdirSync(join(repo, "tools"));
+    writeFileSync(join(repo, "tools/model-smollm2.ts"), "");
+  }
   for (const dir of built) {
     mkdirSync(join(repo, dir), { recursive: true });
     writeFileSync(join(repo, dir, "manifest.json"), "{}");
@@ -36,12 +40,14 @@ describe("ensureDefaultPackages", () => {
     expect(ensureDefaultPackages([join(repo, "models/demo"), undefined], repo)).toEqual({ ok: true });
   });
 
-  it("without the build script (the container's serving stage) the default packages are served when present, refused when missing", () => {
-    const present = checkout({}, [DEFAULT_MODEL, DEFAULT_BROWSER_MODEL]);
-    expect(ensureDefaultPackages([join(present, DEFAULT_MODEL), join(present, DEFAULT_BROWSER_MODEL)], present)).toEqual({ ok: true });
-    const missing = checkout({}, [DEFAULT_MODEL]);
-    const r = ensureDefaultPackages([join(missing, DEFAULT_MODEL), join(missing, DEFAULT_BROWSER_MODEL)], missing);
-    expect(r).toEqual({ ok: false, reason: expect.stringContaining("has no `model:smollm2` script") });
+  it("without the builder (the container's serving stage: the script in package.json, no tools/) the default packages are served when present, refused when missing", () => {
+    for (const [scripts, builder] of [[{ "model:smollm2": "exit 3" }, false], [{}, true]] as const) {
+      const present = checkout(scripts, [DEFAULT_MODEL, DEFAULT_BROWSER_MODEL], builder);
+      expect(ensureDefaultPackages([join(present, DEFAULT_MODEL), join(present, DEFAULT_BROWSER_MODEL)], present)).toEqual({ ok: true });
+      const missing = checkout(scripts, [DEFAULT_MODEL], builder);
+      const r = ensureDefaultPackages([join(missing, DEFAULT_MODEL), join(missing, DEFAULT_BROWSER_MODEL)], missing);
+      expect(r).toEqual({ ok: false, reason: expect.stringContaining("has no `model:smollm2` builder") });
+    }
   });
 
   it("with the build script it runs it even when the packages exist (a stale one is rebuilt), and reports its failure", () => {

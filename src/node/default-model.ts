@@ -3,8 +3,8 @@
  * for browsers — and the one way they are made: `npm run model:smollm2`, which fetches the GGUF,
  * builds what is missing or stale by its build stamp (the GGUF's hash, the builder's sources, the
  * options) and otherwise only says each package is up to date (about a second). A checkout that
- * has the script runs it on every start, so a package left from an older builder is never served;
- * one that has not (the container's serving stage) must hold the packages already.
+ * has the builder runs it on every start, so a package left from an older builder is never served;
+ * one that has not (the container's serving stage: no tools/) must hold the packages already.
  *
  * @example ensureDefaultPackages(["models/smollm2-135m"], repoRoot) // → { ok: true }
  */
@@ -17,6 +17,8 @@ export const DEFAULT_MODEL = "models/smollm2-135m";
 export const DEFAULT_BROWSER_MODEL = "models/smollm2-135m-int4";
 
 const DEMO = "serve the demo instead: npm start -- --model models/demo";
+/** What `npm run model:smollm2` runs. */
+const BUILDER = "tools/model-smollm2.ts";
 
 /**
  * Make sure every folder of `dirs` holds a package: the default ones are built or refreshed when
@@ -30,8 +32,10 @@ export function ensureDefaultPackages(dirs: ReadonlyArray<string | undefined>, r
   if (other) return { ok: false, reason: `${other} holds no model package (manifest.json); build one with \`npm run build-model\`, or ${DEMO}` };
   if (!wanted.some(isDefault)) return { ok: true };
   const missing = wanted.filter((d) => !built(d));
+  // the container's serving stage has package.json (with the script) but not the builder in tools/
   const scripts = (JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
-  if (!scripts["model:smollm2"]) return missing.length ? { ok: false, reason: `cannot build ${missing.join(" and ")}: this checkout has no \`model:smollm2\` script; ${DEMO}` } : { ok: true };
+  const canBuild = Boolean(scripts["model:smollm2"]) && existsSync(join(repo, BUILDER));
+  if (!canBuild) return missing.length ? { ok: false, reason: `cannot build ${missing.join(" and ")}: this checkout has no \`model:smollm2\` builder (${BUILDER}); ${DEMO}` } : { ok: true };
   if (missing.length) process.stderr.write(`lora-edge: ${missing.join(" and ")} missing; building with \`npm run model:smollm2\` (once; cached afterwards)\n`);
   // the build's JSON summary (stdout) is not for this caller; its progress (stderr) is
   const run = spawnSync("npm", ["run", "--silent", "model:smollm2"], { cwd: repo, stdio: ["ignore", "ignore", "inherit"] });
