@@ -39,6 +39,6 @@ export function ensureDefaultPackages(dirs: ReadonlyArray<string | undefined>, r
   if (missing.length) process.stderr.write(`lora-edge: ${missing.join(" and ")} missing; building with \`npm run model:smollm2\` (once; cached afterwards)\n`);
   // the build's JSON summary (stdout) is not for this caller; its progress (stderr) is
   const run = spawnSync("npm", ["run", "--silent", "model:smollm2"], { cwd: repo, stdio: ["ignore", "ignore", "inherit"] });
-  if (run.status !== 0 || !wanted.every(built)) return { ok: false, reason: `\`npm run model:smollm2\` failed (exit ${run.status ?? run.signal}, see above); ${DEMO}` };
+  if (run.status !== 0 || !wanted.every(built)) return { ok: false, reason: `cannot build or refresh ${wanted.filter(isDefault).join(" and ")}: \`npm run model:smollm2\` failed (exit ${run.status ?? run.signal}, see above); ${DEMO}` };
   return { ok: true };
 }

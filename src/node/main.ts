@@ -88,7 +88,7 @@ function parse() {
 
 const config = parse();
 const packages = ensureDefaultPackages([config.model, config.browserModel], REPO);
-if (!packages.ok) fail(`cannot serve ${config.model}: ${packages.reason}`);
+if (!packages.ok) fail(packages.reason);
 const host = await openNodeHost({
   modelDir: config.model,
   ...(config.browserModel ? { browserModelDir: config.browserModel } : {}),
