@@ -82,13 +82,13 @@ async function inputsStamp(minify: boolean): Promise<string> {
 }
 
 /** The largest file a static asset may be (wrangler refuses the whole folder otherwise). */
-const MAX_ASSET_BYTES = 25 * 2 ** 20;
+export const MAX_ASSET_BYTES = 25 * 2 ** 20;
 
 /**
  * The names `models/.assetsignore` keeps out of the assets (one per line, `#` comments): the pip
  * cache and packages too big for an isolate, such as `npm run model:smollm2`'s.
  */
-async function assetsIgnored(dir: string): Promise<Set<string>> {
+export async function assetsIgnored(dir: string): Promise<Set<string>> {
   const text = await readFile(join(dir, ".assetsignore"), "utf8").catch(() => "");
   return new Set(text.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean));
 }

@@ -14,12 +14,12 @@
  * dev server through wrangler's own API (`unstable_startWorker`, what `wrangler dev` runs) with the
  * inspector off. The demo model is small enough for plain `npm run dev`.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { unstable_startWorker } from "wrangler";
+import { assetsIgnored, MAX_ASSET_BYTES } from "./build-site.ts";
 
-const ASSET_LIMIT = 25 * 2 ** 20;
 const USAGE = `usage: npm run dev:worker -- --model <folder under models/> [--port 8787] [--var KEY:VALUE …]
   Serves the Worker locally with models/<folder>/ as its model package (every file at most 25 MiB:
   build big packages with --split-mib 24). The folder must not be listed in models/.assetsignore.
@@ -39,9 +39,8 @@ if (values.help || !values.model) {
 const name = values.model.replace(/^models\//, "").replace(/\/$/, "");
 const dir = join("models", name);
 if (!existsSync(join(dir, "manifest.json"))) fail(`${dir} holds no model package (manifest.json)`);
-const ignored = readFileSync("models/.assetsignore", "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim());
-if (ignored.includes(name)) fail(`${name} is listed in models/.assetsignore, so the Worker's assets would not hold it`);
-const big = readdirSync(dir).filter((f) => statSync(join(dir, f)).size > ASSET_LIMIT);
+if ((await assetsIgnored("models")).has(name)) fail(`${name} is listed in models/.assetsignore, so the Worker's assets would not hold it`);
+const big = readdirSync(dir).filter((f) => statSync(join(dir, f)).size > MAX_ASSET_BYTES);
 if (big.length) fail(`${big.join(", ")} in ${dir} are over the 25 MiB a static asset may hold; rebuild the package with --split-mib 24`);
 
 const vars = Object.fromEntries(
