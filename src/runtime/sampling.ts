@@ -29,9 +29,10 @@ export function argmax(logits: ArrayLike<number>): number {
  * Without top-k or top-p, a seeded uniform draw times the softmax weights' sum walks the weights
  * in index order. With them, the candidates are the logits in descending order (ties: lower index
  * first), cut to top-k; their softmax weights at the temperature are summed in that order, cut to
- * the smallest prefix whose mass reaches top-p, and the draw walks the prefix. Only the values need sorting for that
- * (a typed-array sort, ~30× faster than sorting 49k indices by a comparator, which cost ~25 ms per
- * token on SmolLM2's vocabulary); the index of the drawn value is found afterwards among its ties.
+ * the smallest prefix whose mass reaches top-p, and the draw walks the prefix. Only the values
+ * need sorting for that (a typed-array sort, ~30× faster than sorting 49k indices by a comparator,
+ * which cost ~25 ms per token on SmolLM2's vocabulary); the index of the drawn value is found
+ * afterwards among its ties.
  *
  * @example const next = createSampler({ temperature: 0.8, topK: 40, topP: 0.95, seed: 7 }); next(logits)
  */
@@ -41,48 +42,44 @@ export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => nu
   if (!(cfg.topK > 0) && !(cfg.topP < 1))
     // nothing is cut, so no order is needed: the draw walks the softmax in index order (one pass)
     return (logits) => {
-      const max = logits[argmax(logits)]!;
-      const weights = new Float64Array(logits.length);
-      let total = 0;
-      for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i]! - max) / cfg.temperature);
-      let u = uniform() * total;
-      for (let i = 0; i < logits.length; i++) if ((u -= weights[i]!) < 0) return i;
-      return logits.length - 1;
+      const { weights, total } = softmaxWeights(logits, logits.length, logits[argmax(logits)]!, cfg.temperature);
+      return walk(weights, logits.length, uniform() * total);
     };
   return (logits) => {
     // candidate values, descending, cut to top-k
     const sorted = Float32Array.from(logits).sort().reverse();
     const n = cfg.topK > 0 && cfg.topK < sorted.length ? cfg.topK : sorted.length;
-    // softmax at temperature, over the candidates
-    const max = sorted[0]!;
-    const probs = new Float64Array(n);
-    let total = 0;
-    for (let j = 0; j < n; j++) total += probs[j] = Math.exp((sorted[j]! - max) / cfg.temperature);
-    // top-p: smallest prefix whose mass reaches topP (always keeps the first)
-    let keep = n;
+    const { weights, total } = softmaxWeights(sorted, n, sorted[0]!, cfg.temperature);
+    // top-p: smallest prefix whose mass reaches topP (always keeps the first); the kept weights'
+    // sum is taken as it goes (without a cut it is the total)
+    let [keep, kept] = [n, total];
     if (cfg.topP < 1) {
-      let mass = 0;
+      let [mass, sum] = [0, 0];
       for (let j = 0; j < n; j++) {
-        mass += probs[j]! / total;
+        mass += weights[j]! / total;
+        sum += weights[j]!;
         if (mass >= cfg.topP) {
-          keep = j + 1;
+          [keep, kept] = [j + 1, sum];
           break;
         }
       }
     }
-    let keptTotal = 0;
-    for (let j = 0; j < keep; j++) keptTotal += probs[j]!;
-    let u = uniform() * keptTotal;
-    let drawn = keep - 1;
-    for (let j = 0; j < keep; j++) {
-      u -= probs[j]!;
-      if (u < 0) {
-        drawn = j;
-        break;
-      }
-    }
-    return indexOfRanked(logits, sorted, drawn);
+    return indexOfRanked(logits, sorted, walk(weights, keep, uniform() * kept));
   };
+}
+
+/** exp((value − max) / temperature) of the first `n` values, and their sum in that order. */
+function softmaxWeights(values: Float32Array, n: number, max: number, temperature: number): { weights: Float64Array; total: number } {
+  const weights = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += weights[i] = Math.exp((values[i]! - max) / temperature);
+  return { weights, total };
+}
+
+/** The first of the `n` weights where `u`, less the weights so far, goes below zero; the last one if it never does. */
+function walk(weights: Float64Array, n: number, u: number): number {
+  for (let i = 0; i < n; i++) if ((u -= weights[i]!) < 0) return i;
+  return n - 1;
 }
 
 /** The index of the logit at `rank` in descending order, ties taken by ascending index. */
