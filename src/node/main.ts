@@ -25,7 +25,7 @@ Serves lora-edge's API (chat, adapters, domains, routing) from Node on onnxrunti
 
 Options (environment variable in brackets):
   --model <dir>      model package to serve [LORA_EDGE_MODEL] (default ${DEFAULT_MODEL},
-                     built first with \`npm run model:smollm2\` if missing; models/demo needs no download)
+                     built or, when stale, rebuilt by \`npm run model:smollm2\` at start; models/demo needs no download)
   --browser-model <dir>  the package browsers download for "answer in this browser" (/v1/model-package)
                      [LORA_EDGE_BROWSER_MODEL]: the same base in another format (default: with the
                      default model ${DEFAULT_BROWSER_MODEL}, its 4-bit build; otherwise --model itself)
