@@ -39,6 +39,10 @@ Options
   --block-size <n>      int4 block size (default 32)
   --int8-activations <g>  int8: activation scales per "tensor" (default), per "row" (token), or "block": weights and
                           activations in blocks of 32 (MatMulNBits, fast on onnxruntime-node only)
+  --int4-activations <c>  int4: "fp32" (default: blocks dequantized, fp32 compute; exact for a GGUF's blocks) or
+                          "block" (int8 per row and block in the kernel, as llama.cpp: faster natively, not exact)
+  --split-8bit          int4 in fp32: 8-bit blocks (a GGUF's Q8_0) as two 4-bit halves, the fast kernel on
+                        onnxruntime-node (the Node host); slower in onnxruntime-web (npm run bench:kernels)
   --smooth <alpha>      int8 from a checkpoint: SmoothQuant input scaling of strength alpha in (0, 1],
                         calibrated by running the fp32 graph on 4 × 512 tokens of the builder's corpus
   --max-rank <n>        largest LoRA rank per projection adapters may use (default 64)
@@ -65,7 +69,7 @@ async function main() {
         layers: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, vocab: { type: "string" },
         context: { type: "string" }, "rope-theta": { type: "string" }, tied: { type: "boolean" }, bias: { type: "boolean" },
         out: { type: "string" }, name: { type: "string" }, format: { type: "string", default: "int8" },
-        "block-size": { type: "string" }, "int8-activations": { type: "string" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, batch: { type: "boolean" }, "split-mib": { type: "string" }, help: { type: "boolean", short: "h" },
+        "block-size": { type: "string" }, "int8-activations": { type: "string" }, "int4-activations": { type: "string" }, "split-8bit": { type: "boolean" }, smooth: { type: "string" }, "max-rank": { type: "string" }, dora: { type: "boolean" }, batch: { type: "boolean" }, "split-mib": { type: "string" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -146,6 +150,8 @@ async function main() {
       source: { kind: "random" as const, seed },
     };
   }
+  const int4Activations = args["int4-activations"];
+  if (int4Activations !== undefined && int4Activations !== "fp32" && int4Activations !== "block") fail(`--int4-activations must be fp32 or block, got "${int4Activations}"`);
   const int8Activations = args["int8-activations"];
   if (int8Activations !== undefined && int8Activations !== "row" && int8Activations !== "tensor" && int8Activations !== "block") fail(`--int8-activations must be row, tensor or block, got "${int8Activations}"`);
   let smooth;
@@ -162,7 +168,7 @@ async function main() {
   const maxRank = int(args["max-rank"], "--max-rank");
   const splitMib = args["split-mib"] === undefined ? undefined : Number(args["split-mib"]);
   if (splitMib !== undefined && !(splitMib > 0)) fail(`--split-mib must be a positive number of MiB, got "${args["split-mib"]}"`);
-  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(splitMib ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}), ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(args.dora ? { dora: true } : {}), ...(args.batch ? { batch: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
+  const { files, manifest } = assembleModelPackage({ name, format, ...input, ...(splitMib ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}), ...(smooth ? { smooth } : {}), ...(int8Activations ? { int8Activations } : {}), ...(int4Activations ? { int4Activations } : {}), ...(args["split-8bit"] ? { splitEightBit: true } : {}), ...(args.dora ? { dora: true } : {}), ...(args.batch ? { batch: true } : {}), ...(blockSize ? { blockSize } : {}), ...(maxRank ? { maxRank } : {}) });
   writeModelPackage(args.out, files);
   const bytes = Object.values(files).reduce((a, b) => a + b.byteLength, 0);
   console.log(

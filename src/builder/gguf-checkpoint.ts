@@ -108,10 +108,13 @@ export function unpermuteRows<T extends Float32Array | Uint8Array>(w: T, heads: 
 }
 
 /**
- * A Q4_0, Q4_1 or Q8_0 tensor `[out, in]` in MatMulNBits' layout without re-quantizing: the same
- * 4- or 8-bit values, each block's scale `d`, and as zero point `8` (Q4_0), `-m / d` (Q4_1: `q·d + m`
- * is `(q - (-m/d))·d`), or the op's default 128 for Q8_0 stored as `q + 128`. A Q4_1 block with
- * `d = 0` (every value `m`) becomes zeros with scale 1 and zero point `-m`. Other types: undefined.
+ * A Q4_0, Q4_1 or Q8_0 tensor `[out, in]` in MatMulNBits' layout without re-quantizing, with the
+ * op's default zero point — the form onnxruntime-node's fast kernels take (a float zero point, the
+ * obvious way to carry Q4_1's minimum, makes a 4-bit product ~14× slower than fp32):
+ * - Q4_0 `(q - 8)·d`: the values and scales as they are;
+ * - Q4_1 `q·d + m = (q - 8)·d + (m + 8d)`: the values and scales, and `m + 8d` as the block's offset;
+ * - Q8_0 `q·d`: 8-bit, stored as `q + 128` (the graph splits it into 4-bit halves to compute in fp32).
+ * Other types: undefined.
  */
 export function carryBlocks(t: GgufTensor): Int4Weight | undefined {
   if (t.type !== "Q4_0" && t.type !== "Q4_1" && t.type !== "Q8_0") return undefined;
@@ -133,36 +136,28 @@ export function carryBlocks(t: GgufTensor): Int4Weight | undefined {
   const size = t.type === "Q4_1" ? 20 : 18;
   const qs = t.type === "Q4_1" ? 4 : 2;
   const packed = new Uint8Array(n * 16);
-  const zeros = new Float32Array(n);
+  const offsets = t.type === "Q4_1" ? new Float32Array(n) : undefined;
   for (let i = 0; i < n; i++) {
     const at = i * size;
     const d = half(at);
     // GGUF: value j is the low nibble of qs[j], value j+16 the high one; MatMulNBits: values 2e, 2e+1 share byte e
     const v = (e: number) => (e < 16 ? b[at + qs + e]! & 15 : b[at + qs + e - 16]! >> 4);
-    if (t.type === "Q4_0") {
-      scales[i] = d;
-      zeros[i] = 8;
-    } else if (d === 0) {
-      scales[i] = 1;
-      zeros[i] = -half(at + 2);
-      continue; // packed stays 0
-    } else {
-      scales[i] = d;
-      zeros[i] = Math.fround(-half(at + 2) / d);
-    }
+    scales[i] = d;
+    if (offsets) offsets[i] = half(at + 2) + 8 * d; // two halves summed in float32 (exact unless their exponents are 13 apart)
     for (let e = 0; e < 16; e++) packed[i * 16 + e] = v(2 * e) | (v(2 * e + 1) << 4);
   }
-  return { packed, scales, zeros, K, N, blockSize: 32, bits: 4 };
+  return { packed, scales, ...(offsets ? { offsets } : {}), K, N, blockSize: 32, bits: 4 };
 }
 
 /** Reorder the rows of a carried weight (q/k un-permutation) the way `unpermuteRows` reorders floats. */
 function unpermuteCarried(c: Int4Weight, heads: number): Int4Weight {
-  const blocks = c.K / c.blockSize;
+  const rows = (x: Uint8Array | Float32Array) => unpermuteRows(x, heads, x.length / c.N);
   return {
     ...c,
-    packed: unpermuteRows(c.packed, heads, c.packed.length / c.N),
-    scales: unpermuteRows(c.scales, heads, blocks),
-    ...(c.zeros ? { zeros: unpermuteRows(c.zeros, heads, c.zeros.length / c.N) } : {}),
+    packed: rows(c.packed) as Uint8Array,
+    scales: rows(c.scales) as Float32Array,
+    ...(c.zeros ? { zeros: rows(c.zeros) } : {}),
+    ...(c.offsets ? { offsets: rows(c.offsets) as Float32Array } : {}),
   };
 }
 

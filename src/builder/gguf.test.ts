@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { readGguf, GgufError } from "./gguf.ts";
 import { dequantizeGguf, DEQUANTIZABLE } from "./gguf-quants.ts";
+import { carryBlocks } from "./gguf-checkpoint.ts";
+import { dequantizeInt4, splitNibbles } from "./quantize.ts";
 
 // written by training/make_gguf_fixtures.py with the `gguf` Python package (llama.cpp's own gguf-py)
 const dir = new URL("../../test/fixtures/gguf/", import.meta.url);
@@ -63,6 +65,27 @@ describe("dequantizeGguf", () => {
     let mismatches = 0;
     for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) mismatches++;
     expect(mismatches).toBe(0);
+  });
+
+  it("carries Q4_0, Q4_1 and Q8_0 blocks into MatMulNBits' layout with default zero points, serving gguf-py's values to float32 rounding; Q8_0 also as 4-bit halves", () => {
+    const worstError = (got: Float32Array, name: string) => {
+      const [K, N] = golden.tensors[name]!.dims as [number, number];
+      const want = floats(golden.tensors[name]!.values); // [N, K]; got is [K, N]
+      let worst = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(got[k * N + n]! - want[n * K + k]!));
+      return worst / Math.max(...want.map(Math.abs));
+    };
+    for (const name of ["t.q4_0", "t.q4_1", "t.q8_0"]) {
+      const carried = carryBlocks(gguf.tensors.get(name)!)!;
+      expect(carried.bits, name).toBe(name === "t.q8_0" ? 8 : 4);
+      expect(carried.zeros, name).toBeUndefined();
+      expect(carried.offsets !== undefined, name).toBe(name === "t.q4_1"); // its minimum, as m + 8d
+      expect(worstError(dequantizeInt4(carried), name), name).toBeLessThan(1e-6);
+    }
+    const halves = splitNibbles(carryBlocks(gguf.tensors.get("t.q8_0")!)!);
+    expect([halves.bits, halves.repeats]).toEqual([4, 2]);
+    expect(worstError(dequantizeInt4(halves), "t.q8_0")).toBeLessThan(1e-6);
+    expect(carryBlocks(gguf.tensors.get("t.q5_0")!)).toBeUndefined();
   });
 
   it("refuses any other type by its name", () => {

@@ -14,7 +14,7 @@
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
 import { batchPositionsAndMask, lastPositionRows, perRowLora } from "./batch-graph.ts";
-import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, type Int4Weight } from "./quantize.ts";
+import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
 import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
@@ -46,6 +46,19 @@ export type GraphOptions = {
    * onnxruntime-web's WASM build has no such kernel and dequantizes the weights on every run.
    */
   int8Activations?: "tensor" | "row" | "block";
+  /**
+   * int4: `"fp32"` (default) dequantizes the blocks and computes in float32 — exact for a GGUF's
+   * carried blocks; `"block"` quantizes the activations per row and block of 32 to int8 in the kernel
+   * (`accuracy_level` 4, llama.cpp's arithmetic for Q4 × Q8): faster on onnxruntime-node, not exact.
+   */
+  int4Activations?: "fp32" | "block";
+  /**
+   * int4 computing in fp32: carry 8-bit blocks (a GGUF's Q8_0 embedding) as two 4-bit halves.
+   * onnxruntime-node has no fp32-compute kernel for 8-bit blocks (SmolLM2's lm_head: 156 ms a step
+   * as 8-bit, 8.8 ms as halves, fp32 9.3 ms); onnxruntime-web runs 8-bit faster than halves
+   * (121 vs 298 ms in WASM). `npm run bench:kernels`.
+   */
+  splitEightBit?: boolean;
   /**
    * int4 only: weights already in MatMulNBits' layout, by HF name (`model.layers.{l}.mlp.up_proj.weight`,
    * `model.embed_tokens.weight`, `lm_head.weight`), e.g. a GGUF's Q4_1/Q8_0 blocks (gguf-checkpoint.ts),
@@ -210,19 +223,31 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
     // int4: a GGUF's own blocks when the checkpoint carries them (exact), else quantized here; int8 blocks
-    const q4 = carried ?? quantizeInt4(wKN, K, N, blockSize);
-    // int8 blocks: activations quantized per block by the kernel (int8 compute); int4 computes in fp32
-    const accuracy: Record<string, number> = opts.format === "int8" ? { accuracy_level: 4 } : {};
+    let q4 = carried ?? quantizeInt4(wKN, K, N, blockSize);
+    // int8 blocks and int4 with `int4Activations: "block"`: activations quantized per row and block by
+    // the kernel (int8 compute); otherwise int4 computes in fp32
+    const int8Compute = opts.format === "int8" || opts.int4Activations === "block";
+    const accuracy: Record<string, number> = int8Compute ? { accuracy_level: 4 } : {};
+    if (opts.splitEightBit && !int8Compute && q4.bits === 8) q4 = splitNibbles(q4);
     const bits = q4.bits ?? 4;
+    const repeats = q4.repeats ?? 1;
     const blocks = Math.ceil(K / q4.blockSize);
     const weights = [
-      g.initializer(`${name}.q4`, q4.packed, [N, blocks, (q4.blockSize * bits) / 8]),
-      g.initializer(`${name}.scales`, q4.scales, [N * blocks]),
+      g.initializer(`${name}.q4`, q4.packed, [N, repeats * blocks, (q4.blockSize * bits) / 8]),
+      g.initializer(`${name}.scales`, q4.scales, [N * repeats * blocks]),
       ...(q4.zeros ? [g.initializer(`${name}.zeros`, q4.zeros, [q4.zeros.length])] : []),
     ];
-    const apply = (x: string, bias?: string) =>
-      g.op("MatMulNBits", [smoothBlocks ? g.op("Div", [x, smoothBlocks]) : x, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
-    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, blockSize: q4.blockSize, zeros: q4.zeros, smooth: smoothBlocks } };
+    const offsets = q4.offsets ? g.initializer(`${name}.offsets`, q4.offsets, [N, blocks]) : undefined;
+    const apply = (x: string, bias?: string) => {
+      if (smoothBlocks) x = g.op("Div", [x, smoothBlocks]);
+      const fed = repeats === 2 ? g.op("Concat", [x, x], { axis: 1 }) : x; // the two nibble halves of 8-bit blocks
+      const y = g.op("MatMulNBits", [fed, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K: repeats * K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
+      if (!offsets) return y;
+      // per-block offsets: y += (x summed per block) · offsetsᵀ, a [S, blocks] × [blocks, N] product
+      const sums = g.op("ReduceSum", [g.op("Reshape", [x, g.i64([-1, blocks, q4.blockSize])]), g.i64([2])], { keepdims: 0 });
+      return g.op("Gemm", [sums, offsets, y], { transB: 1 });
+    };
+    return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, repeats, offsets, blockSize: q4.blockSize, zeros: q4.zeros, smooth: smoothBlocks } };
   };
 
   /** A group's carried weight: its projections' blocks stacked along N (q | k | v, gate | up), if all are carried alike. */
@@ -230,7 +255,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     if (opts.format !== "int4" || !opts.carried) return undefined;
     const parts = LORA_GROUPS.find((x) => x.name === group)!.projections.map((p) => opts.carried!.get(hfLinearName(layer, p)));
     const first = parts[0];
-    if (!first || parts.some((p) => !p || p.bits !== first.bits || p.blockSize !== first.blockSize || (p.zeros instanceof Float32Array) !== (first.zeros instanceof Float32Array) || !p.zeros !== !first.zeros)) return undefined;
+    if (!first || parts.some((p) => !p || p.bits !== first.bits || p.blockSize !== first.blockSize || p.repeats !== first.repeats || (p.zeros instanceof Float32Array) !== (first.zeros instanceof Float32Array) || !p.zeros !== !first.zeros)) return undefined;
     const cat = <T extends Uint8Array | Float32Array>(xs: T[]): T => {
       const out = new (xs[0]!.constructor as new (n: number) => T)(xs.reduce((a, x) => a + x.length, 0));
       let at = 0;
@@ -241,6 +266,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     return {
       packed: cat(all.map((p) => p.packed)), scales: cat(all.map((p) => p.scales)),
       ...(first.zeros ? { zeros: cat(all.map((p) => p.zeros!)) } : {}),
+      // a part without offsets (Q4_0 beside Q4_1) adds zeros
+      ...(all.some((p) => p.offsets) ? { offsets: cat(all.map((p) => p.offsets ?? new Float32Array(p.scales.length / (p.repeats ?? 1)))) } : {}),
+      ...(first.repeats ? { repeats: first.repeats } : {}),
       K: first.K, N: all.reduce((a, p) => a + p.N, 0), blockSize: first.blockSize, ...(first.bits ? { bits: first.bits } : {}),
     };
   };
@@ -280,16 +308,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   // token embedding; tied to lm_head (fp32, int8): one table [d, V], rows gathered as its columns
   const embed = need(w, "model.embed_tokens.weight"); // [V, d]
-  // int4 with a carried 8-bit table (a GGUF's Q8_0 embedding): MatMulNBits for lm_head, and the embedding gathers its blocks
+  // int4 with a carried table (a GGUF's embedding, e.g. Q8_0): MatMulNBits for lm_head, and the embedding gathers its blocks
   const carriedHead = opts.format === "int4" ? opts.carried?.get(arch.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : undefined;
-  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead?.bits === 8 && !carriedHead.zeros)); // int8 blocks: bits 8, no zeros
+  const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead !== undefined && !carriedHead.zeros)); // default zero points only
   const head = sharesTable ? linearWeight("lm_head", transpose(embed, V, d), d, V, carriedHead) : undefined;
   let h: string;
   if (head?.nbits) {
-    const { values, scales, blocks } = head.nbits;
-    const rows = g.op("Sub", [g.op("Cast", [g.op("Gather", [values, flatIds], { axis: 0 })], { to: 1 }), g.f32([128], [])]); // [S, blocks, 32]
-    const blockScale = g.op("Unsqueeze", [g.op("Gather", [g.op("Reshape", [scales, g.i64([V, blocks])]), flatIds], { axis: 0 }), g.i64([2])]); // [S, blocks, 1]
-    h = g.op("Reshape", [g.op("Mul", [rows, blockScale]), g.i64([-1, d])]);
+    h = gatherBlockRows(g, head.nbits, flatIds, V, d);
     if (head.nbits.smooth) h = g.op("Div", [h, head.nbits.smooth]); // the table holds diag(s)·W
   } else if (head?.table) {
     const { values, scale, smooth } = head.table;
@@ -407,3 +432,25 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   return g;
 }
 
+
+/**
+ * The embedding rows `ids` of a MatMulNBits table `[V, blocks, ·]` with default zero points (the tied
+ * lm_head's), dequantized as the op does: 8-bit `(u - 128)·scale`, 4-bit `(nibble - 8)·scale` with the
+ * low nibble first; nibble halves (`repeats` 2) added, per-block offsets added. Only the S gathered
+ * rows are dequantized. `[S, d]`.
+ */
+function gatherBlockRows(g: GraphBuilder, t: { values: string; scales: string; bits: number; blocks: number; repeats: number; offsets?: string; blockSize: number }, ids: string, V: number, d: number): string {
+  const rowBlocks = t.repeats * t.blocks;
+  let q = g.op("Cast", [g.op("Gather", [t.values, ids], { axis: 0 })], { to: 1 }); // [S, rowBlocks, bytes]
+  if (t.bits === 4) {
+    const hi = g.op("Floor", [g.op("Div", [q, g.f32([16], [])])]);
+    const lo = g.op("Sub", [q, g.op("Mul", [hi, g.f32([16], [])])]);
+    const pair = g.op("Concat", [g.op("Unsqueeze", [lo, g.i64([3])]), g.op("Unsqueeze", [hi, g.i64([3])])], { axis: 3 }); // [S, rowBlocks, bytes, 2]
+    q = g.op("Reshape", [pair, g.i64([0, rowBlocks, t.blockSize])]);
+  }
+  const scale = g.op("Unsqueeze", [g.op("Gather", [g.op("Reshape", [t.scales, g.i64([V, rowBlocks])]), ids], { axis: 0 }), g.i64([2])]); // [S, rowBlocks, 1]
+  let rows = g.op("Mul", [g.op("Sub", [q, g.f32([t.bits === 4 ? 8 : 128], [])]), scale]);
+  if (t.repeats === 2) rows = g.op("ReduceSum", [g.op("Reshape", [rows, g.i64([0, 2, t.blocks, t.blockSize])]), g.i64([1])], { keepdims: 0 }); // [S, blocks, bs]
+  if (t.offsets) rows = g.op("Add", [rows, g.op("Unsqueeze", [g.op("Gather", [t.offsets, ids], { axis: 0 }), g.i64([2])])]);
+  return g.op("Reshape", [rows, g.i64([-1, d])]);
+}

@@ -11,9 +11,9 @@ import { unpackModelPackage } from "./unpack.ts";
 
 /**
  * Largest difference allowed, relative to the tensor's largest magnitude. A carried Q4_1 block is
- * served as `(q − zp)·d` with the float zero point `zp = −m/d` where the GGUF means `q·d + m`: the
- * same number up to float32 rounding (~1e-7 of the tensor's range); a lossy format is off by a
- * quantization step (int8 ~4e-3, 4-bit ~3e-2 of the range).
+ * served as `(q − 8)·d + (m + 8d)` where the GGUF means `q·d + m`: the same number up to float32
+ * rounding (~1e-7 of the tensor's range); a lossy format is off by a quantization step (int8 ~4e-3,
+ * 4-bit ~3e-2 of the range).
  */
 export const LOSSLESS_TOLERANCE = 1e-5;
 

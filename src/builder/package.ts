@@ -31,6 +31,10 @@ export type BuildPackageOptions = {
   smooth?: { scales: SmoothScales; alpha: number };
   /** int8: activation scales per tensor (default), per row, or per row and block of 32 with block weights (see `GraphOptions.int8Activations`). */
   int8Activations?: "tensor" | "row" | "block";
+  /** int4: compute in fp32 (default; exact for carried blocks) or quantize activations per block of 32 (see `GraphOptions.int4Activations`). */
+  int4Activations?: "fp32" | "block";
+  /** int4: 8-bit blocks as two 4-bit halves, for onnxruntime-node (see `GraphOptions.splitEightBit`). */
+  splitEightBit?: boolean;
   /** int4: weights carried in MatMulNBits' layout (a GGUF's blocks; see `GraphOptions.carried`). */
   carried?: Map<string, Int4Weight>;
   /** Store the weights file as parts of at most this many bytes (`model.weights.000`, …), read as one. */
@@ -44,7 +48,11 @@ const SCHEMES: Record<WeightFormat, string> = {
 };
 
 function schemeOf(o: BuildPackageOptions): string {
-  if (o.format === "int4" && o.carried?.size) return "4-bit blocks of 32 carried from the GGUF without re-quantizing (Q4_0/Q4_1: scale and float zero point; Q8_0 as 8-bit), com.microsoft.MatMulNBits";
+  const compute = o.int4Activations === "block" ? "accuracy_level 4 (activations quantized to int8 per row and block at run time)" : "computing in fp32";
+  if (o.format === "int4" && o.carried?.size) {
+    return `4-bit blocks of 32 carried from the GGUF without re-quantizing (Q4_0 as they are; Q4_1 with the minimum as a per-block offset; Q8_0 as 8-bit${o.splitEightBit && o.int4Activations !== "block" ? ", split into two 4-bit halves" : ""}), default zero points, com.microsoft.MatMulNBits ${compute}`;
+  }
+  if (o.format === "int4") return `${SCHEMES.int4} ${compute}`;
   if (o.format !== "int8") return SCHEMES[o.format];
   const parts = [
     o.int8Activations === "block" ? `int8 symmetric in blocks of ${o.blockSize ?? 32} along the input, com.microsoft.MatMulNBits accuracy_level 4 (activations quantized per row and block at run time)`
@@ -74,6 +82,8 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
   const graphOpts = {
     format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.lora === false ? { lora: false } : {}), ...(o.smooth ? { smooth: o.smooth.scales } : {}),
     ...(o.int8Activations ? { int8Activations: o.int8Activations } : {}),
+    ...(o.format === "int4" && o.int4Activations ? { int4Activations: o.int4Activations } : {}),
+    ...(o.format === "int4" && o.splitEightBit ? { splitEightBit: true } : {}),
     ...(o.format === "int4" && o.carried ? { carried: o.carried } : {}),
   };
   const plain = buildLlamaGraph(o.arch, o.weights, graphOpts).serialize({ weightsPath: "model.weights", docString: `lora-edge ${o.name}` });

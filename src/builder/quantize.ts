@@ -55,7 +55,59 @@ export function dequantizeInt8({ q, scale, K, N }: Int8Weight): Float32Array {
  * `(q - zero) · scale` with a fractional zero: how a GGUF Q4_1 block's minimum is carried exactly), or
  * absent (the op's default, 2^(bits-1)).
  */
-export type Int4Weight = { packed: Uint8Array; scales: Float32Array; zeros?: Uint8Array | Float32Array; K: number; N: number; blockSize: number; bits?: 4 | 8 };
+export type Int4Weight = {
+  packed: Uint8Array;
+  scales: Float32Array;
+  zeros?: Uint8Array | Float32Array;
+  /**
+   * Added after dequantizing, per (column, block) `[N · blocks]`: `w = (q - zero)·scale + offset`.
+   * How a Q4_1 block `q·d + m` keeps the op's default zero point 8 (`(q - 8)·d + (m + 8d)`), the
+   * layout onnxruntime's fast kernels take; the graph adds `blockSums(x) · offsets`.
+   */
+  offsets?: Float32Array;
+  /**
+   * 2: `packed`/`scales` hold twice the blocks of K, the input is fed twice (`[x, x]`) and the two
+   * halves add up: an 8-bit block split into its high and low nibbles (`splitNibbles`).
+   */
+  repeats?: 2;
+  K: number;
+  N: number;
+  blockSize: number;
+  bits?: 4 | 8;
+};
+
+/**
+ * 8-bit blocks with the default zero point (`(u - 128)·d`) as two 4-bit halves with the default zero
+ * point 8, exactly: with `u = 16·hi + lo`, `(u - 128)·d = (hi - 8)·16d + (lo - 8)·d + 8d`. The
+ * halves stack along the input (`repeats: 2`: high nibbles first) and `8d` becomes the offset.
+ * onnxruntime-node has a fast fp32-compute kernel for 4-bit blocks and none for 8-bit ones
+ * (`GraphOptions.splitEightBit`).
+ *
+ * @example const head = splitNibbles(carryBlocks(q8Tensor)!); // the same weights, the 4-bit kernel
+ */
+export function splitNibbles(w: Int4Weight): Int4Weight {
+  if (w.bits !== 8 || w.zeros || w.offsets || w.repeats) throw new Error("splitNibbles takes 8-bit blocks with the default zero point");
+  const blocks = Math.ceil(w.K / w.blockSize);
+  const half = w.blockSize / 2;
+  const packed = new Uint8Array(w.N * 2 * blocks * half);
+  const scales = new Float32Array(w.N * 2 * blocks);
+  const offsets = new Float32Array(w.N * blocks);
+  for (let n = 0; n < w.N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      const d = w.scales[n * blocks + b]!;
+      const [hiAt, loAt] = [(n * 2 * blocks + b) * half, (n * 2 * blocks + blocks + b) * half];
+      for (let e = 0; e < half; e++) {
+        const [u0, u1] = [w.packed[(n * blocks + b) * w.blockSize + 2 * e]!, w.packed[(n * blocks + b) * w.blockSize + 2 * e + 1]!];
+        packed[hiAt + e] = (u0 >> 4) | ((u1 >> 4) << 4);
+        packed[loAt + e] = (u0 & 15) | ((u1 & 15) << 4);
+      }
+      scales[n * 2 * blocks + b] = 16 * d;
+      scales[n * 2 * blocks + blocks + b] = d;
+      offsets[n * blocks + b] = 8 * d;
+    }
+  }
+  return { packed, scales, offsets, repeats: 2, K: w.K, N: w.N, blockSize: w.blockSize, bits: 4 };
+}
 
 /**
  * Quantize `[K, N]` to 4 bits per weight with per-(column, block) scale and zero point.
@@ -120,7 +172,14 @@ export function quantizeInt8Blocks(w: Float32Array, K: number, N: number, blockS
   return { packed, scales, K, N, blockSize, bits: 8 };
 }
 
-export function dequantizeInt4({ packed, scales, zeros, K, N, blockSize, bits = 4 }: Int4Weight): Float32Array {
+export function dequantizeInt4({ packed, scales, zeros, offsets, repeats, K, N, blockSize, bits = 4 }: Int4Weight): Float32Array {
+  if (repeats === 2) {
+    // the halves are one weight of input 2K: dequantize it, then add its two row halves (and the offsets)
+    const w2 = dequantizeInt4({ packed, scales, ...(zeros ? { zeros } : {}), K: 2 * K, N, blockSize, bits });
+    const w = w2.slice(0, K * N);
+    for (let i = 0; i < K * N; i++) w[i]! += w2[K * N + i]!;
+    return offsets ? addOffsets(w, offsets, K, N, blockSize) : w;
+  }
   const blocks = Math.ceil(K / blockSize);
   const blob = (blockSize * bits) / 8;
   const zerosPerCol = Math.ceil(blocks / 2);
@@ -138,5 +197,12 @@ export function dequantizeInt4({ packed, scales, zeros, K, N, blockSize, bits = 
       w[k * N + n] = (v - zero) * scales[n * blocks + b]!;
     }
   }
+  return offsets ? addOffsets(w, offsets, K, N, blockSize) : w;
+}
+
+/** `w[k, n] += offsets[n, block(k)]`, in place. */
+function addOffsets(w: Float32Array, offsets: Float32Array, K: number, N: number, blockSize: number): Float32Array {
+  const blocks = Math.ceil(K / blockSize);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) w[k * N + n] = w[k * N + n]! + offsets[n * blocks + Math.floor(k / blockSize)]!;
   return w;
 }

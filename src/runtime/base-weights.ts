@@ -42,14 +42,19 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
     case "int4":
       return readBlocks();
   }
-  /** MatMulNBits blocks (int4, and int8 in blocks): bits from the packed shape [N, blocks, blockSize·bits/8]; zero points packed, float, or absent */
+  /**
+   * MatMulNBits blocks (int4, and int8 in blocks): bits from the packed shape [N, blocks, blockSize·bits/8],
+   * twice the input's blocks for nibble halves (`repeats` 2); zero points packed, float, or absent; offsets if stored
+   */
   function readBlocks(): Float32Array {
     const blockSize = manifest.quantization.block_size ?? 32;
     const packedDims = manifest.weights_index[`${name}.q4`]?.dims ?? [];
     const bits = (packedDims[2]! * 8) / blockSize === 8 ? 8 : 4;
     const z = manifest.weights_index[`${name}.zeros`];
     const zeros = !z ? undefined : z.dtype === "float32" ? t(".zeros", Float32Array) : t(".zeros", Uint8Array);
-    return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), ...(zeros ? { zeros } : {}), K, N, blockSize, bits });
+    const offsets = manifest.weights_index[`${name}.offsets`] ? t(".offsets", Float32Array) : undefined;
+    const repeats = packedDims[1] === 2 * Math.ceil(K / blockSize) ? { repeats: 2 as const } : {};
+    return dequantizeInt4({ packed: t(".q4", Uint8Array), scales: t(".scales", Float32Array), ...(zeros ? { zeros } : {}), ...(offsets ? { offsets } : {}), ...repeats, K, N, blockSize, bits });
   }
 }
 

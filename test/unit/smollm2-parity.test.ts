@@ -86,19 +86,26 @@ describe(`SmolLM2-135M-Instruct from ${SMOLLM2.file}`, () => {
     }
   }, 600_000);
 
-  it("int4 package carrying the GGUF's Q4_1 and Q8_0 blocks: logits within 1e-5 relative L2 of transformers' dequantized model", async () => {
-    const { files, manifest } = assembleModelPackage({
-      name: "smollm2-int4", arch: { ...ckpt.arch, max_position_embeddings: 512 }, weights: ckpt.weights, format: "int4", carried: ckpt.blocks,
-      source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
-      tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
-    });
-    expect(manifest.quantization.scheme).toMatch(/carried from the GGUF/);
-    expect(manifest.weights_index["embed_tokens.q"]).toBeUndefined(); // one table: lm_head's Q8_0 blocks
-    const engine = await Engine.create(await loadModelPackage(async (p) => files[p]!, { verify: false }));
+  it("int4 package carrying the GGUF's Q4_1 and Q8_0 blocks: logits within 1e-5 relative L2 of transformers' dequantized model, as browsers run it (WASM) and as the Node host does (Q8_0 in 4-bit halves, onnxruntime-node)", async () => {
     const V = ckpt.arch.vocab_size;
-    for (const [i, p] of golden.prompts.entries()) {
-      const { logits } = await engine.forward(p.ids, { logitsToKeep: 1 });
-      expect(relL2(logits, lastLogits.subarray(i * V, (i + 1) * V))).toBeLessThan(1e-5);
+    for (const splitEightBit of [false, true]) {
+      const { files, manifest } = assembleModelPackage({
+        name: "smollm2-int4", arch: { ...ckpt.arch, max_position_embeddings: 512 }, weights: ckpt.weights, format: "int4", carried: ckpt.blocks, splitEightBit,
+        source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
+        tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
+      });
+      expect(manifest.quantization.scheme).toMatch(/carried from the GGUF/);
+      expect(manifest.quantization.lossless).toBe(true);
+      expect(manifest.weights_index["embed_tokens.q"]).toBeUndefined(); // one table: lm_head's Q8_0 blocks
+      expect(manifest.weights_index["layers.0.gate_up.weight.zeros"]).toBeUndefined(); // default zero points: the fast kernels' layout
+      expect(manifest.weights_index["layers.0.gate_up.weight.offsets"]).toBeDefined(); // Q4_1 minimums
+      expect(manifest.weights_index["lm_head.q4"]!.dims).toEqual(splitEightBit ? [V, 36, 16] : [V, 18, 32]);
+      const pkg = await loadModelPackage(async (p) => files[p]!, { verify: false });
+      const engine = splitEightBit ? await Engine.create(pkg, { backend: nodeBackend({ threads: 1 }) }) : await Engine.create(pkg);
+      for (const [i, p] of golden.prompts.entries()) {
+        const { logits } = await engine.forward(p.ids, { logitsToKeep: 1 });
+        expect(relL2(logits, lastLogits.subarray(i * V, (i + 1) * V))).toBeLessThan(1e-5);
+      }
     }
   }, 600_000);
 
