@@ -7,7 +7,7 @@
  * - `layers`: 8 products `576 → 3072` (SmolLM2's gate|up), summed: fp32 `MatMul`; 4-bit
  *   `MatMulNBits` with float zero points (Q4_1's minimum carried as `-m/d`), with the default zero
  *   point at accuracy_level 0 (fp32 compute) and 4 (int8 activations per block), and both with the
- *   per-block offset product a Q4_1 minimum needs (`ReduceSum` of the input per block, `Gemm`).
+ *   per-block offset product a Q4_1 minimum needs (the input summed per block by a `MatMul`, `Gemm`).
  * - `lm_head`: `576 → 49152`: fp32; 8-bit blocks at accuracy_level 4 and 0; the 8-bit table as two
  *   4-bit halves on a doubled input at level 0 and 4 (plus the offset product).
  *
@@ -34,7 +34,9 @@ function nbits(g: GraphBuilder, x: string, K: number, N: number, o: { bits: 4 | 
   if (o.floatZeros) inputs.push(g.initializer(g.fresh("z"), random(N * rep * blocks, 8), [N * rep * blocks]));
   const y = g.op("MatMulNBits", inputs, { K: rep * K, N, bits: o.bits, block_size: BLOCK, ...(o.level ? { accuracy_level: o.level } : {}) }, { domain: "com.microsoft" });
   if (!o.offsets) return y;
-  const sums = g.op("ReduceSum", [g.op("Reshape", [x, g.i64([-1, blocks, BLOCK])]), g.i64([2])], { keepdims: 0 });
+  const E = new Float32Array(K * blocks);
+  for (let k = 0; k < K; k++) E[k * blocks + Math.floor(k / BLOCK)] = 1;
+  const sums = g.op("MatMul", [x, g.initializer(g.fresh("e"), E, [K, blocks])]); // as llama-graph.ts does
   return g.op("Gemm", [sums, g.initializer(g.fresh("m"), random(N * blocks, 0.1), [N, blocks]), y], { transB: 1 });
 }
 

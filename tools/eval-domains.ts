@@ -35,7 +35,7 @@ one report, <out>.json and <out>.md:
     adapter on each domain, greedy fact accuracy of base / own / wrong adapter; each config's
     result is cached in <parts>/ and reused while its inputs (base, adapter sha256, data, limit,
     reply length) are unchanged, so a new adapter re-runs only itself;
-  - the Node host's HTTP API (models/smollm2-135m, fp32, built first if missing, registry seeded
+  - the Node host's HTTP API (models/smollm2-135m, int4 exact, built first if missing, registry seeded
     as \`npm start\` seeds it): every held-out question, all domains mixed, as model "auto", as its
     domain's adapter by name and as "base"; routing accuracy; the equal-weight composition of two
     domains' adapters on the questions of data/chat/composed.jsonl.

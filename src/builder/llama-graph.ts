@@ -181,6 +181,18 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   let zero128Name: string | undefined;
   /** uint8 zero point 128, one scalar shared by every per-row int8 layer */
   const zero128 = () => (zero128Name ??= g.initializer("int8.zero_point", Uint8Array.of(128), [], { external: false }));
+  const summers = new Map<string, string>();
+  /** `[K, blocks]`, 1 where row k is in block b: `x · E` sums x per block. One per input size. */
+  const blockSummer = (K: number, blockSize: number) => {
+    const key = `${K}x${blockSize}`;
+    if (!summers.has(key)) {
+      const blocks = Math.ceil(K / blockSize);
+      const E = new Float32Array(K * blocks);
+      for (let k = 0; k < K; k++) E[k * blocks + Math.floor(k / blockSize)] = 1;
+      summers.set(key, g.initializer(`block_sums.${key}`, E, [K, blocks]));
+    }
+    return summers.get(key)!;
+  };
   const linearWeight = (name: string, wKN: Float32Array, K: number, N: number, carried?: Int4Weight) => {
     if (opts.format === "fp32") {
       const W = g.initializer(name, wKN, [K, N]);
@@ -243,9 +255,9 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const fed = repeats === 2 ? g.op("Concat", [x, x], { axis: 1 }) : x; // the two nibble halves of 8-bit blocks
       const y = g.op("MatMulNBits", [fed, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K: repeats * K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
       if (!offsets) return y;
-      // per-block offsets: y += (x summed per block) · offsetsᵀ, a [S, blocks] × [blocks, N] product
-      const sums = g.op("ReduceSum", [g.op("Reshape", [x, g.i64([-1, blocks, q4.blockSize])]), g.i64([2])], { keepdims: 0 });
-      return g.op("Gemm", [sums, offsets, y], { transB: 1 });
+      // per-block offsets: y += (x summed per block) · offsetsᵀ, a [S, blocks] × [blocks, N] product;
+      // the sums as one MatMul by a 0/1 matrix (one node, not Reshape + ReduceSum: nodes cost ~5 µs each)
+      return g.op("Gemm", [g.op("MatMul", [x, blockSummer(K, q4.blockSize)]), offsets, y], { transB: 1 });
     };
     return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, repeats, offsets, blockSize: q4.blockSize, zeros: q4.zeros, smooth: smoothBlocks } };
   };

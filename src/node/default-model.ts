@@ -1,10 +1,11 @@
 /**
- * The packages the Node host serves by default — SmolLM2-135M-Instruct, fp32, and its 4-bit build
- * for browsers — and the one way they are made: `npm run model:smollm2`, which fetches the GGUF,
- * builds what is missing or stale by its build stamp (the GGUF's hash, the builder's sources, the
- * options) and otherwise only says each package is up to date (about a second). A checkout that
- * has the builder runs it on every start, so a package left from an older builder is never served;
- * one that has not (the container's serving stage: no tools/) must hold the packages already.
+ * The packages the Node host serves by default — SmolLM2-135M-Instruct in the GGUF's own 4-bit
+ * blocks (exact; laid out for onnxruntime-node), and a 4-bit build for browsers — and the one way
+ * they are made: `npm run model:smollm2`, which fetches the GGUF, builds what is missing or stale
+ * by its build stamp (the GGUF's hash, the builder's sources, the options) and otherwise only says
+ * each package is up to date (about a second). A checkout that has the builder runs it on every
+ * start, so a package left from an older builder is never served; one that has not (the
+ * container's serving stage: no tools/) must hold the packages already.
  *
  * @example ensureDefaultPackages(["models/smollm2-135m"], repoRoot) // → { ok: true }
  */
