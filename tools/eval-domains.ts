@@ -179,7 +179,7 @@ async function main() {
     const mix = startStep(`${composed.length} two-sheet questions × (composition, each adapter, auto, base)`);
     const composedResults = await evaluateComposed(served.url, composed, { adapters: served.adapters, maxTokens: o.maxTokens, concurrency: o.concurrency, cache, progress: logged(mix.progress) });
     mix.done();
-    api = { served: { base: served.base, adapters: served.adapters, threads: o.threads, concurrency: o.concurrency }, seconds, summary: summarizeHeldout(results, served.adapters), same_as_peft: { own: 0, base: 0, questions: 0 }, questions: results };
+    api = { served: { base: served.base, format: served.format, adapters: served.adapters, threads: o.threads, concurrency: o.concurrency }, seconds, summary: summarizeHeldout(results, served.adapters), same_as_peft: { own: 0, base: 0, questions: 0 }, questions: results };
     composition = { summary: summarizeComposed(composedResults), questions: composedResults };
   } finally {
     await served.close();

@@ -77,8 +77,6 @@ export type SmoothScales = Map<string, Float32Array>;
 /** Where each base weight lives in the external weights blob (for DoRA preparation and tests). */
 export type WeightIndexEntry = { name: string; offset: number; bytes: number; dtype: ElemType; dims: number[] };
 
-const NEG_INF = -Infinity;
-
 /** `[out, in]` HF weights of a group's projections → fused graph weight `[in, Σ out]`. */
 export function fusedGroupWeight(arch: Architecture, w: HfWeights, layer: number, group: LoraGroupName): Float32Array {
   const { in: K, out: N, columns } = groupLayout(arch, group);
@@ -131,19 +129,18 @@ export function ropeInvFreq(arch: Architecture): Float32Array {
   });
 }
 
-/** Rotary tables `[maxPos, hd]` in HF's convention: `emb = cat(freqs, freqs)`. */
+/** Rotary tables `[maxPos, hd/2]`: HF's `emb = cat(freqs, freqs)` is this half twice. */
 function ropeTables(arch: Architecture) {
-  const hd = arch.head_dim;
-  const half = hd / 2;
+  const half = arch.head_dim / 2;
   const invFreq = ropeInvFreq(arch);
-  const cos = new Float32Array(arch.max_position_embeddings * hd);
-  const sin = new Float32Array(arch.max_position_embeddings * hd);
+  const cos = new Float32Array(arch.max_position_embeddings * half);
+  const sin = new Float32Array(arch.max_position_embeddings * half);
   for (let p = 0; p < arch.max_position_embeddings; p++) {
     for (let j = 0; j < half; j++) {
       // HF computes the angle in float32; match its rounding so long positions agree.
       const angle = Math.fround(p * invFreq[j]!);
-      cos[p * hd + j] = cos[p * hd + j + half] = Math.cos(angle);
-      sin[p * hd + j] = sin[p * hd + j + half] = Math.sin(angle);
+      cos[p * half + j] = Math.cos(angle);
+      sin[p * half + j] = Math.sin(angle);
     }
   }
   return { cos, sin };
@@ -347,28 +344,43 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     h = g.op("Mul", [g.op("Cast", [rows], { to: 1 }), rowScale]);
   }
 
-  // positions: past length P from the first cache input, pos = P..P+S-1
-  const past0 = io.pastKey(0);
-  const P = g.op("Gather", [g.op("Shape", [g.input(past0, "float32", [KV, "P", hd])]), g.i64([1])], { axis: 0 }); // [1]
+  // the first cache input: its length P, and with the S new positions the total T = P + S
+  const past0 = g.input(io.pastKey(0), "float32", [KV, "P", hd]);
+
+  // RoPE tables [maxPos, hd/2] (HF's `emb = cat(freqs, freqs)` keeps one half); both graphs write them
+  // (they share one weights file)
+  const tables = ropeTables(arch);
+  const cosHalf = g.initializer("rope.cos", tables.cos, [arch.max_position_embeddings, hd / 2]);
+  const sinHalf = g.initializer("rope.sin", tables.sin, [arch.max_position_embeddings, hd / 2]);
+  const attScale = 1 / Math.sqrt(hd);
+  /**
+   * Unbatched: one `com.microsoft.GroupQueryAttention` node per layer does RoPE, the KV-cache append,
+   * the causal mask and the grouped softmax attention (~22 nodes each otherwise; at ~5 µs of overhead
+   * a node, 0.1 ms a layer of a decode step). Batched rows have their own positions and masks
+   * (ragged cache), and onnxruntime's GQA takes head sizes that are multiples of 16 only: for those,
+   * the explicit form below.
+   */
+  const P = g.op("Gather", [g.op("Shape", [past0]), g.i64([1])], { axis: 0 }); // [1]
   const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
   const T = g.op("Add", [P, S]);
   const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
-  const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
-
-  // RoPE tables for these positions, [S, 1, hd] to broadcast over heads
-  const tables = ropeTables(arch);
-  const cosS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.cos", tables.cos, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
-  const sinS = g.op("Unsqueeze", [g.op("Gather", [g.initializer("rope.sin", tables.sin, [arch.max_position_embeddings, hd]), pos], { axis: 0 }), g.i64([1])]);
-  const rotR = g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd], { external: false });
-
-  // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
-  const causalMask = () => {
-    const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
-    const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
-    return g.op("Where", [future, g.f32([NEG_INF], []), g.f32([0], [])]);
+  const gqaLengths = batch || hd % 16 !== 0 ? undefined : {
+    seqlensK: g.op("Cast", [g.op("Sub", [T, g.i64([1])])], { to: 6 }), // [1] int32: total length − 1
+    total: g.op("Cast", [scalar(T)], { to: 6 }), // int32 scalar
   };
-  const mask = batch ? batch.mask : causalMask();
-  const attScale = g.f32([1 / Math.sqrt(hd)], []);
+  const explicit = gqaLengths ? undefined : (() => {
+    // positions P..P+S-1 (batched: each row's own), RoPE tables for them, [S, 1, hd] to broadcast over heads
+    const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
+    const full = (half: string) => g.op("Unsqueeze", [g.op("Concat", [g.op("Gather", [half, pos], { axis: 0 }), g.op("Gather", [half, pos], { axis: 0 })], { axis: 1 }), g.i64([1])]);
+    // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
+    const causalMask = () => {
+      const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
+      const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
+      return g.op("Where", [future, g.f32([-Infinity], []), g.f32([0], [])]);
+    };
+    const mask = batch ? batch.mask : causalMask();
+    return { cosS: full(cosHalf), sinS: full(sinHalf), rotR: g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd], { external: false }), mask, scale: g.f32([attScale], []) };
+  })();
 
   const eps = { float: arch.rms_norm_eps };
   let residualAdd: string | undefined; // output of the previous block still to be added to h
@@ -389,32 +401,44 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const qkvBias = arch.attention_bias
       ? Float32Array.from([...need(w, `${pre}.self_attn.q_proj.bias`), ...need(w, `${pre}.self_attn.k_proj.bias`), ...need(w, `${pre}.self_attn.v_proj.bias`)])
       : undefined;
-    const qkv = g.op("Reshape", [projectGroup(x, l, "qkv", qkvBias), g.i64([0, H + 2 * KV, hd])]); // [S, H+2KV, hd]
-    const [qk, v] = g.opN("Split", [qkv, g.i64([H + KV, KV])], { axis: 1 }, { outputs: 2 });
-
-    // RoPE on q and k together: x·cos + rotate_half(x)·sin
-    const qkRot = g.op("Add", [g.op("Mul", [qk!, cosS]), g.op("Mul", [g.op("MatMul", [qk!, rotR]), sinS])]);
-    const [q, k] = g.opN("Split", [qkRot, g.i64([H, KV])], { axis: 1 }, { outputs: 2 });
-
-    // KV cache: [KV, P, hd] ++ [KV, S, hd]
-    const kT = g.op("Transpose", [k!], { perm: [1, 0, 2] });
-    const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
+    const qkvFlat = projectGroup(x, l, "qkv", qkvBias); // [S, (H+2KV)·hd]
     const pastK = l === 0 ? past0 : g.input(io.pastKey(l), "float32", [KV, "P", hd]);
     const pastV = g.input(io.pastValue(l), "float32", [KV, "P", hd]);
-    // (batched: a joining row's cache, `join`, goes between the past and the new columns)
-    const joinK = opts.batch ? [g.input(batchIo.joinKey(l), "float32", [KV, "J", hd])] : [];
-    const joinV = opts.batch ? [g.input(batchIo.joinValue(l), "float32", [KV, "J", hd])] : [];
-    const presentK = g.op("Concat", [pastK, ...joinK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
-    const presentV = g.op("Concat", [pastV, ...joinV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
+    let attnIn: string; // [S, H·hd]
+    if (gqaLengths) {
+      // packed q|k|v, caches as [1, KV, ·, hd]; scale 1/√hd; RoPE non-interleaved (rotate-half)
+      const batch1 = (t: string) => g.op("Unsqueeze", [t, g.i64([0])]);
+      const [out, presentK, presentV] = g.opN("GroupQueryAttention", [batch1(qkvFlat), "", "", batch1(pastK), batch1(pastV), gqaLengths.seqlensK, gqaLengths.total, cosHalf, sinHalf], { num_heads: H, kv_num_heads: KV, do_rotary: 1, rotary_interleaved: 0, scale: { float: attScale } }, { domain: "com.microsoft", outputs: 3 });
+      g.op("Squeeze", [presentK!, g.i64([0])], {}, { outputs: [io.presentKey(l)] });
+      g.op("Squeeze", [presentV!, g.i64([0])], {}, { outputs: [io.presentValue(l)] });
+      attnIn = g.op("Squeeze", [out!, g.i64([0])]);
+    } else {
+      const { cosS, sinS, rotR, mask, scale } = explicit!;
+      const qkv = g.op("Reshape", [qkvFlat, g.i64([0, H + 2 * KV, hd])]); // [S, H+2KV, hd]
+      const [qk, v] = g.opN("Split", [qkv, g.i64([H + KV, KV])], { axis: 1 }, { outputs: 2 });
 
-    // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
-    const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
-    const kG = g.op("Unsqueeze", [g.op("Transpose", [presentK], { perm: [0, 2, 1] }), g.i64([1])]); // [KV, 1, hd, T]
-    const vG = g.op("Unsqueeze", [presentV, g.i64([1])]); // [KV, 1, T, hd]
-    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [qG, kG]), attScale]), mask]); // [KV, g, S, T]
-    const att = g.op("Softmax", [scores], { axis: -1 });
-    const ctx = g.op("Transpose", [g.op("MatMul", [att, vG])], { perm: [2, 0, 1, 3] }); // [S, KV, g, hd]
-    const attnOut = projectGroup(g.op("Reshape", [ctx, g.i64([0, H * hd])]), l, "o");
+      // RoPE on q and k together: x·cos + rotate_half(x)·sin
+      const qkRot = g.op("Add", [g.op("Mul", [qk!, cosS]), g.op("Mul", [g.op("MatMul", [qk!, rotR]), sinS])]);
+      const [q, k] = g.opN("Split", [qkRot, g.i64([H, KV])], { axis: 1 }, { outputs: 2 });
+
+      // KV cache: [KV, P, hd] ++ (a joining row's cache, `join`) ++ [KV, S, hd]
+      const kT = g.op("Transpose", [k!], { perm: [1, 0, 2] });
+      const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
+      const joinK = opts.batch ? [g.input(batchIo.joinKey(l), "float32", [KV, "J", hd])] : [];
+      const joinV = opts.batch ? [g.input(batchIo.joinValue(l), "float32", [KV, "J", hd])] : [];
+      const presentK = g.op("Concat", [pastK, ...joinK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
+      const presentV = g.op("Concat", [pastV, ...joinV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
+
+      // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
+      const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
+      const kG = g.op("Unsqueeze", [g.op("Transpose", [presentK], { perm: [0, 2, 1] }), g.i64([1])]); // [KV, 1, hd, T]
+      const vG = g.op("Unsqueeze", [presentV, g.i64([1])]); // [KV, 1, T, hd]
+      const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [qG, kG]), scale]), mask]); // [KV, g, S, T]
+      const att = g.op("Softmax", [scores], { axis: -1 });
+      const ctx = g.op("Transpose", [g.op("MatMul", [att, vG])], { perm: [2, 0, 1, 3] }); // [S, KV, g, hd]
+      attnIn = g.op("Reshape", [ctx, g.i64([0, H * hd])]);
+    }
+    const attnOut = projectGroup(attnIn, l, "o");
 
     // residual + post-attention RMSNorm in one node
     const postW = g.initializer(`layers.${l}.post_attention_layernorm`, need(w, `${pre}.post_attention_layernorm.weight`), [d]);

@@ -34,7 +34,7 @@ export type DomainEvalReport = {
   recipes: Record<string, AdapterRecipe>;
   python: PythonReport;
   api: {
-    served: { base: string; adapters: Record<string, string>; threads: number; concurrency: number };
+    served: { base: string; format?: string; adapters: Record<string, string>; threads: number; concurrency: number };
     seconds: number;
     summary: HeldoutSummary;
     /** replies identical to PEFT's (same question, same config, same length), of those compared */
@@ -83,7 +83,7 @@ export function renderDomainReport(r: DomainEvalReport): string {
     L.push(`| ${d} | ${configs.map(cell).join(" | ")} | ${(p.perplexity_change_own_vs_base[d]! * 100).toFixed(1)} % |`);
   }
   L.push("", "## Fact accuracy on the held-out questions", "");
-  L.push(`transformers + PEFT (\`training/eval_domains.py\`), and the same questions through the HTTP API of the Node host (\`${r.api.served.base}\`, fp32, onnxruntime-node, ${r.api.served.threads} thread(s), ${r.api.served.concurrency > 1 ? `${r.api.served.concurrency} questions at a time, decode steps batched` : "one request at a time"}; adapters seeded as \`npm start\` seeds them: ${Object.entries(r.api.served.adapters).map(([d, a]) => `${d} → \`${a}\``).join(", ")}), all domains' questions mixed:`, "");
+  L.push(`transformers + PEFT (\`training/eval_domains.py\`), and the same questions through the HTTP API of the Node host (\`${r.api.served.base}\`, ${r.api.served.format ?? "fp32"}, onnxruntime-node, ${r.api.served.threads} thread(s), ${r.api.served.concurrency > 1 ? `${r.api.served.concurrency} questions at a time, decode steps batched` : "one request at a time"}; adapters seeded as \`npm start\` seeds them: ${Object.entries(r.api.served.adapters).map(([d, a]) => `${d} → \`${a}\``).join(", ")}), all domains' questions mixed:`, "");
   L.push("| domain | questions | PEFT base | PEFT own | PEFT wrong adapter | API base | API own (by name) | API `auto` | routed right |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const d of domains) {
     const f = p.fact_accuracy[d]!;
@@ -95,7 +95,7 @@ export function renderDomainReport(r: DomainEvalReport): string {
   const routedTo = (d: string) => Object.entries(api.routing.confusion[d] ?? {}).map(([to, n]) => `${n} → ${to}`).join(", ");
   L.push(`- **Routing** (\`model: "auto"\`, the router's domain and its mapped adapter): ${pct(api.routing.accuracy)} of ${api.questions} questions to their own domain's adapter; ${domains.map((d) => `${d}: ${routedTo(d)}`).join("; ")} ("none": the base).`);
   L.push(`- Of the ${api.auto_equals_own.routed_right} questions routed right, \`auto\` answered exactly what the adapter named explicitly answered in ${api.auto_equals_own.identical} (same adapter, same greedy path).`);
-  L.push(`- API vs PEFT (same question, same adapter, fp32 both): identical replies for ${r.api.same_as_peft.own} of ${r.api.same_as_peft.questions} own-adapter answers and ${r.api.same_as_peft.base} of ${r.api.same_as_peft.questions} base answers; PEFT generates in left-padded batches, the API one sequence at a time; their logits agree within 1e-4 relative L2 (\`test/unit/smollm2-adapters.test.ts\`), so a difference is two greedy paths that split where float32 rounding decides. This run asked the API for ${r.api.seconds.toFixed(0)} s (replies whose inputs were unchanged came from \`<out>.parts/api-replies.json\`).`);
+  L.push(`- API vs PEFT (same question, same adapter; PEFT in fp32, the API's ${r.api.served.format ?? "fp32"} package${r.api.served.format === "int4" ? " carries the GGUF's own blocks: the same weights" : ""}): identical replies for ${r.api.same_as_peft.own} of ${r.api.same_as_peft.questions} own-adapter answers and ${r.api.same_as_peft.base} of ${r.api.same_as_peft.questions} base answers; PEFT generates in left-padded batches, the API one sequence at a time; their logits agree within 1e-4 relative L2 (\`test/unit/smollm2-adapters.test.ts\`), so a difference is two greedy paths that split where float32 rounding decides. This run asked the API for ${r.api.seconds.toFixed(0)} s (replies whose inputs were unchanged came from \`<out>.parts/api-replies.json\`).`);
   L.push("", "## Weighted composition (reported, not targeted)", "");
   L.push("Questions that need a fact from two sheets, asked to the equal-weight composition of both domains' adapters (chat's `adapters: [{name, weight}]`), to each adapter alone, to `auto` and to the base:", "");
   L.push("| model | questions | facts stated | questions with both facts |", "| --- | ---: | ---: | ---: |");

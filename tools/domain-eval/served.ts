@@ -25,6 +25,8 @@ export type ServedDomainAdapters = {
   url: string;
   /** the served base's manifest name and hash (its identity) */
   base: string;
+  /** the served package's weight format (`quantization.weights`: fp32, int8, int4) */
+  format: string;
   modelHash: string;
   /** domain → the adapter its mapping names (`name@version`), read back from `GET /v1/domains` */
   adapters: Record<string, string>;
@@ -58,6 +60,7 @@ export async function serveDomainAdapters(o: { modelDir?: string; threads?: numb
     return {
       url: server.url,
       base: host.base.manifest.name,
+      format: host.base.manifest.quantization.weights,
       modelHash: host.engine.modelHash,
       adapters: Object.fromEntries(mappings.map((m) => [m.domain, `${m.adapter}@${m.version}`])),
       adapterDir: seeded.dir,
