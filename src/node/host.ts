@@ -25,7 +25,7 @@ import { SqlRegistry, type BlobStore } from "../registry/sql-registry.ts";
 import { openSqlite, type SqliteDatabase } from "../registry/sqlite.ts";
 import { openBlobDirectory } from "../registry/blob-directory.ts";
 import { packageFiles } from "./package-files.ts";
-import { seedAdapters, type SeedAdapter } from "../registry/seed.ts";
+import { seedAdapters, staleSeeds, type SeedAdapter } from "../registry/seed.ts";
 import type { UploadBase } from "../registry/upload.ts";
 
 export type NodeHostOptions = {
@@ -67,6 +67,8 @@ export type NodeHost = {
   deps(overrides?: DepsOverrides): AppDeps;
   /** Seed an empty registry with these domain adapters; whether it did. */
   seed(adapters: readonly SeedAdapter[]): Promise<boolean>;
+  /** The seeded adapters the registry holds with other weights than these files (see `staleSeeds`). */
+  staleSeeds(adapters: readonly SeedAdapter[]): Promise<Array<{ domain: string; adapter: string }>>;
   close(): void;
 };
 
@@ -127,6 +129,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
         return createAppDeps({ engine: async () => engine, base: async () => base, limits: lim, registry: reg, cache, ...(stored ? { stored } : {}), router: shared.router, admission: v.admission ?? (v.limits ? admissionFromLimits(lim) : shared.admission), adminToken: o.adminToken, modelPackage });
       },
       seed: (adapters) => seedAdapters(registry, base, limits, adapters),
+      staleSeeds: (adapters) => staleSeeds(registry, adapters),
       close: () => sqlite.close(),
     };
   } catch (err) {

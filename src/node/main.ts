@@ -100,7 +100,10 @@ const host = await openNodeHost({
 }).catch((err: Error) => fail(`cannot serve ${config.model}: ${err.message}`));
 const name = host.base.manifest.name;
 const seeded = config.seed ? await seedServedModel(host) : undefined;
-if (seeded) process.stderr.write(`lora-edge: seeded domains ${seeded.domains.join(", ")} from ${seeded.dir}\n`);
+if (seeded && "domains" in seeded) process.stderr.write(`lora-edge: seeded domains ${seeded.domains.join(", ")} from ${seeded.dir}\n`);
+if (seeded && "stale" in seeded) {
+  process.stderr.write(`lora-edge: the registry (${config.dbPath}) serves ${seeded.stale.map((s) => `${s.adapter} (${s.domain})`).join(", ")} seeded from older files than ${seeded.dir} holds now; start with an empty --data folder to seed the new ones, or push them and map their domains (lora-edge push/map)\n`);
+}
 const site = await prepareSite(SITE_DIR);
 if (!site.ok) process.stderr.write(`lora-edge: the playground is not served: ${site.reason}\n`);
 const app = createApp(host.deps()).fetch;

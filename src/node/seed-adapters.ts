@@ -29,12 +29,16 @@ export async function readSeedAdapters(dir: string): Promise<SeedAdapter[]> {
 
 /**
  * What `npm start` does on an empty registry: seed it with the served model's domain adapters.
- * The folder and the domains it seeded, or undefined when nothing was seeded (no folder for this
- * model, an empty one, or a registry that already holds adapters or domains).
+ * The folder and the domains it seeded; on a registry that already holds adapters or domains, the
+ * seeded adapters whose stored weights differ from the shipped files (`stale`), if any; otherwise
+ * undefined (also when this model has no folder, or an empty one).
  */
-export async function seedServedModel(host: NodeHost): Promise<{ dir: string; domains: string[] } | undefined> {
+export async function seedServedModel(host: NodeHost): Promise<{ dir: string; domains: string[] } | { dir: string; stale: Array<{ domain: string; adapter: string }> } | undefined> {
   const dir = SEED_ADAPTER_DIRS[host.base.manifest.name];
   const adapters = dir ? await readSeedAdapters(dir) : [];
-  if (!dir || !adapters.length || !(await host.seed(adapters))) return undefined;
-  return { dir, domains: adapters.map((a) => a.domain) };
+  if (!dir || !adapters.length) return undefined;
+  if (await host.seed(adapters)) return { dir, domains: adapters.map((a) => a.domain) };
+  // a persisted registry: say which seeded adapters are older than the shipped files
+  const stale = await host.staleSeeds(adapters);
+  return stale.length ? { dir, stale } : undefined;
 }

@@ -5,6 +5,7 @@
  * the adapter folder that belongs to the model it serves (src/node/seed-adapters.ts).
  */
 import type { Limits } from "../pipeline/limits.ts";
+import { sha256Hex } from "../runtime/model-package.ts";
 import type { AdapterRegistry } from "./types.ts";
 import { prepareUpload, type UploadBase } from "./upload.ts";
 
@@ -25,4 +26,20 @@ export async function seedAdapters(registry: AdapterRegistry, base: UploadBase, 
     await registry.mapDomain(seed.domain, { adapter: adapter.name, version: adapter.version });
   }
   return true;
+}
+
+/**
+ * The seeded adapters (`<domain>-demo`) whose latest stored version holds other weights than the
+ * files that would seed it now: a registry seeded by an older checkout keeps serving its adapters
+ * under the same names (seeding never touches a persisted registry), so the host says so at start.
+ *
+ * @example await staleSeeds(registry, adapters) // [{ domain: "sales", adapter: "sales-demo@1" }]
+ */
+export async function staleSeeds(registry: AdapterRegistry, adapters: readonly SeedAdapter[]): Promise<Array<{ domain: string; adapter: string }>> {
+  const stale = [];
+  for (const seed of adapters) {
+    const stored = await registry.resolve(`${seed.domain}-demo`);
+    if (stored && stored.sha256 !== (await sha256Hex(new Uint8Array(seed.weights)))) stale.push({ domain: seed.domain, adapter: `${stored.name}@${stored.version}` });
+  }
+  return stale;
 }
