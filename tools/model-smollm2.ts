@@ -131,10 +131,13 @@ async function main() {
 
   // the served package, and the browsers' 4-bit one (the GGUF's own blocks as they are, no batched
   // graph): a different build even when the served one is int4 (that one is laid out for onnxruntime-node)
-  const targets: Target[] = [{ out: args.out, format, batch: !args.web }];
-  if (args["browser-out"] !== "none") targets.push({ out: args["browser-out"], format: "int4", batch: false });
+  // --out as int4: int8 activations with --int4 block, else fp32 compute with the 8-bit table in 4-bit
+  // halves for onnxruntime-node (not with --web); the browsers' package: the blocks as they are
+  const int4Out: Int4Layout = int4 === "block" ? { int4Activations: "block" } : args.web ? {} : { splitEightBit: true };
+  const targets: Target[] = [{ out: args.out, format, batch: !args.web, int4: format === "int4" ? int4Out : {} }];
+  if (args["browser-out"] !== "none") targets.push({ out: args["browser-out"], format: "int4", batch: false, int4: {} });
   const stale = targets.filter((t) => {
-    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, node_layout: t.batch, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}), ...(t.format === "int4" && t.batch && int4 !== "fp32" ? { int4 } : {}) }, null, 2) + "\n";
+    t.stamp = JSON.stringify({ gguf_sha256: SMOLLM2.sha256, builder: builderHash(), format: t.format, context, split_mib: splitMib, batch: t.batch, ...(t.format === "int8" ? { int8, alpha, calibration: CALIBRATION } : {}), ...t.int4 }, null, 2) + "\n";
     const fresh = !args.force && existsSync(join(t.out, "manifest.json")) && existsSync(join(t.out, "build-stamp.json")) && readFileSync(join(t.out, "build-stamp.json"), "utf8") === t.stamp;
     if (fresh) process.stderr.write(`${t.out} is up to date (delete it or pass --force to rebuild)\n`);
     return !fresh;
@@ -178,8 +181,7 @@ async function main() {
       arch,
       ...(t.format === "int8" ? { int8Activations: int8 } : {}),
       ...(t.format === "int4" ? { carried: ckpt.blocks } : {}),
-      // the served package (onnxruntime-node) only: browsers get the exact one, 8-bit blocks as they are
-      ...(t.format === "int4" && t.batch ? (int4 === "block" ? { int4Activations: int4 } : { splitEightBit: true }) : {}),
+      ...t.int4,
       ...(splitMib > 0 ? { splitWeightsBytes: Math.floor(splitMib * 2 ** 20) } : {}),
       ...(smooth && t.format === "int8" ? { smooth } : {}),
       weights: ckpt.weights,
@@ -205,7 +207,10 @@ async function main() {
   console.log(JSON.stringify({ packages: summary, seconds: +((performance.now() - started) / 1000).toFixed(1) }));
 }
 
-/** A package to build: where, in which format, with the batched graph or not; its stamp once computed. */
-type Target = { out: string; format: WeightFormat; batch: boolean; stamp?: string };
+/** How an int4 package computes and lays out its 8-bit table (see `GraphOptions`). */
+type Int4Layout = { int4Activations?: "block"; splitEightBit?: true };
+
+/** A package to build: where, in which format, with the batched graph or not, its int4 layout; its stamp once computed. */
+type Target = { out: string; format: WeightFormat; batch: boolean; int4: Int4Layout; stamp?: string };
 
 main().catch((e: Error) => fail(e.message));

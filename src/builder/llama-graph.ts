@@ -253,7 +253,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const y = g.op("MatMulNBits", [fed, ...weights, ...(bias ? [...(q4.zeros ? [] : [""]), "", bias] : [])], { K: repeats * K, N, bits, block_size: q4.blockSize, ...accuracy }, { domain: "com.microsoft" }); // g_idx unused
       if (!offsets) return y;
       // per-block offsets: y += (x summed per block) · offsetsᵀ, a [S, blocks] × [blocks, N] product;
-      // the sums as one MatMul by a 0/1 matrix (one node, not Reshape + ReduceSum: nodes cost ~5 µs each)
+      // the sums as one MatMul by a 0/1 matrix (one node instead of Reshape + ReduceSum)
       return g.op("Gemm", [g.op("MatMul", [x, blockSummer(K, q4.blockSize)]), offsets, y], { transB: 1 });
     };
     return { apply, table: undefined, nbits: { values: weights[0]!, scales: weights[1]!, bits, blocks, repeats, offsets, blockSize: q4.blockSize, zeros: q4.zeros, smooth: smoothBlocks } };
@@ -355,8 +355,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const attScale = 1 / Math.sqrt(hd);
   /**
    * Unbatched: one `com.microsoft.GroupQueryAttention` node per layer does RoPE, the KV-cache append,
-   * the causal mask and the grouped softmax attention (~22 nodes each otherwise; at ~5 µs of overhead
-   * a node, 0.1 ms a layer of a decode step). Batched rows have their own positions and masks
+   * the causal mask and the grouped softmax attention (~22 nodes each otherwise; measured: ~0.5 ms
+   * of a 24 ms SmolLM2 decode step, bench/results/smollm2-int4.md). Batched rows have their own positions and masks
    * (ragged cache), and onnxruntime's GQA takes head sizes that are multiples of 16 only: for those,
    * the explicit form below.
    */
@@ -371,7 +371,10 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   const explicit = gqaLengths ? undefined : (() => {
     // positions P..P+S-1 (batched: each row's own), RoPE tables for them, [S, 1, hd] to broadcast over heads
     const pos = batch ? batch.pos : g.op("Range", [scalar(P), scalar(T), g.initializer("one_i64", BigInt64Array.of(1n), [], { external: false })]); // [S]
-    const full = (half: string) => g.op("Unsqueeze", [g.op("Concat", [g.op("Gather", [half, pos], { axis: 0 }), g.op("Gather", [half, pos], { axis: 0 })], { axis: 1 }), g.i64([1])]);
+    const full = (half: string) => {
+      const rows = g.op("Gather", [half, pos], { axis: 0 }); // [S, hd/2]
+      return g.op("Unsqueeze", [g.op("Concat", [rows, rows], { axis: 1 }), g.i64([1])]);
+    };
     // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
     const causalMask = () => {
       const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]

@@ -52,8 +52,8 @@ export function dequantizeInt8({ q, scale, K, N }: Int8Weight): Float32Array {
  * MatMulNBits layout: `packed` `[N, blocks, blockSize·bits/8]` (4 bits: two values per byte, low
  * nibble first), `scales` `[N · blocks]`, zero points either packed like the values
  * (`Uint8Array`, 4 bits: `[N · ceil(blocks/2)]`), as floats `[N · blocks]` (the weight is then
- * `(q - zero) · scale` with a fractional zero: how a GGUF Q4_1 block's minimum is carried exactly), or
- * absent (the op's default, 2^(bits-1)).
+ * `(q - zero) · scale` with a fractional zero; onnxruntime has no fast kernel for it), or absent (the
+ * op's default, 2^(bits-1); a GGUF's Q4_1 minimum then travels as `offsets`).
  */
 export type Int4Weight = {
   packed: Uint8Array;

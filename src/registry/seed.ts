@@ -12,6 +12,9 @@ import { prepareUpload, type UploadBase } from "./upload.ts";
 /** A domain and its PEFT files. */
 export type SeedAdapter = { domain: string; config: unknown; weights: ArrayBuffer | Uint8Array };
 
+/** The name a domain's seeded adapter is registered under. */
+const seedName = (domain: string) => `${domain}-demo`;
+
 /**
  * Register `<domain>-demo` and map `<domain>` to it for each adapter, if the registry holds no
  * adapter and no domain yet (so a persisted registry is never touched again).
@@ -22,7 +25,7 @@ export async function seedAdapters(registry: AdapterRegistry, base: UploadBase, 
   if ((await registry.list()).length > 0 || (await registry.domains()).length > 0) return false;
   for (const seed of adapters) {
     const files = { config: new TextEncoder().encode(JSON.stringify(seed.config)), weights: new Uint8Array(seed.weights) };
-    const adapter = await registry.register(await prepareUpload(`${seed.domain}-demo`, files, base, { maxRank: limits.MAX_ADAPTER_RANK }));
+    const adapter = await registry.register(await prepareUpload(seedName(seed.domain), files, base, { maxRank: limits.MAX_ADAPTER_RANK }));
     await registry.mapDomain(seed.domain, { adapter: adapter.name, version: adapter.version });
   }
   return true;
@@ -38,7 +41,7 @@ export async function seedAdapters(registry: AdapterRegistry, base: UploadBase, 
 export async function staleSeeds(registry: AdapterRegistry, adapters: readonly SeedAdapter[]): Promise<Array<{ domain: string; adapter: string }>> {
   const stale = [];
   for (const seed of adapters) {
-    const stored = await registry.resolve(`${seed.domain}-demo`);
+    const stored = await registry.resolve(seedName(seed.domain));
     if (stored && stored.sha256 !== (await sha256Hex(new Uint8Array(seed.weights)))) stale.push({ domain: seed.domain, adapter: `${stored.name}@${stored.version}` });
   }
   return stale;
