@@ -1,6 +1,7 @@
 /**
- * `npm run bench:kernels [-- --backend node|wasm] [-- --runs 30]`: the weight layouts a linear layer
- * can take, one `[1, K] × [K, N]` product at SmolLM2-135M's shapes, on one thread, side by side in
+ * `npm run bench:kernels [-- --backend node|wasm] [-- --runs 30] [-- --rows 1]`: the weight layouts a linear layer
+ * can take, one `[M, K] × [K, N]` product (M = `--rows`: 1 for one stream's decode step, the batch
+ * width for a batched step) at SmolLM2-135M's shapes, on one thread, side by side in
  * one process (variants interleaved run by run, median CPU time). It is what chose how a GGUF's
  * blocks are carried (src/builder/gguf-checkpoint.ts `carryBlocks`, quantize.ts `splitNibbles`):
  *
@@ -29,7 +30,7 @@ const bytes = (n: number) => Uint8Array.from({ length: n }, () => (Math.random()
 function nbits(g: GraphBuilder, x: string, K: number, N: number, o: { bits: 4 | 8; level: 0 | 4; floatZeros?: boolean; offsets?: boolean; repeats?: 2 }): string {
   const rep = o.repeats ?? 1;
   const blocks = K / BLOCK;
-  const fed = rep === 2 ? g.op("Concat", [x, x], { axis: 1 }) : x;
+  const fed = rep === 2 ? g.op("Concat", [x, x], { axis: -1 }) : x;
   const inputs = [fed, g.initializer(g.fresh("q"), bytes(N * rep * blocks * (BLOCK * o.bits) / 8), [N, rep * blocks, (BLOCK * o.bits) / 8]), g.initializer(g.fresh("s"), random(N * rep * blocks, 0.01), [N * rep * blocks])];
   if (o.floatZeros) inputs.push(g.initializer(g.fresh("z"), random(N * rep * blocks, 8), [N * rep * blocks]));
   const y = g.op("MatMulNBits", inputs, { K: rep * K, N, bits: o.bits, block_size: BLOCK, ...(o.level ? { accuracy_level: o.level } : {}) }, { domain: "com.microsoft" });
@@ -73,7 +74,7 @@ const SUITES: Record<string, { K: number; N: number; variants: Variant[] }> = {
 /** A variant slower than this after its first run is run only three times (8-bit at level 0 takes ~0.2–0.4 s). */
 const SLOW_MS = 100;
 
-export async function benchKernels(backend: "node" | "wasm", runs: number) {
+export async function benchKernels(backend: "node" | "wasm", runs: number, rows = 1) {
   if (backend === "wasm") await initOrt();
   const runtime = (backend === "wasm" ? ortWeb : ortNode) as typeof ortNode;
   const report: Record<string, Array<{ variant: string; cpu_ms: number; vs_fp32: number }>> = {};
@@ -81,8 +82,8 @@ export async function benchKernels(backend: "node" | "wasm", runs: number) {
     const sessions = [];
     for (const v of variants) {
       const g = new GraphBuilder();
-      const x = g.input("x", "float32", [1, K]);
-      g.output(v.build(g, x), "float32", [1, "N"], "y");
+      const x = g.input("x", "float32", [rows, K]);
+      g.output(v.build(g, x), "float32", [rows, "N"], "y");
       const { model, weights } = g.serialize({ weightsPath: "w.bin" });
       sessions.push(await runtime.InferenceSession.create(model, { externalData: [{ path: "w.bin", data: weights }], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" }));
     }
@@ -90,7 +91,7 @@ export async function benchKernels(backend: "node" | "wasm", runs: number) {
     for (let run = 0; run < runs + 1; run++) {
       for (const [i, session] of sessions.entries()) {
         if (run > 3 && times[i]!.some((t) => t > SLOW_MS)) continue;
-        const feeds = { x: new runtime.Tensor("float32", random(K, 1), [1, K]) };
+        const feeds = { x: new runtime.Tensor("float32", random(rows * K, 1), [rows, K]) };
         const before = process.cpuUsage();
         await session.run(feeds);
         const used = process.cpuUsage(before);
@@ -106,15 +107,16 @@ export async function benchKernels(backend: "node" | "wasm", runs: number) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { backend: { type: "string", default: "node" }, runs: { type: "string", default: "30" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { backend: { type: "string", default: "node" }, runs: { type: "string", default: "30" }, rows: { type: "string", default: "1" }, json: { type: "boolean" } } });
   const backend = values.backend === "wasm" ? "wasm" : "node";
-  const report = await benchKernels(backend, Number(values.runs));
-  if (values.json) return console.log(JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, backend, report }));
-  for (const [suite, rows] of Object.entries(report)) {
+  const rows = Number(values.rows);
+  const report = await benchKernels(backend, Number(values.runs), rows);
+  if (values.json) return console.log(JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, backend, rows, report }));
+  for (const [suite, variants] of Object.entries(report)) {
     const { K, N } = SUITES[suite]!;
-    console.log(`\n${suite}: [1, ${K}] × [${K}, ${N}]${suite === "layers" ? ` × ${LAYERS.count}` : ""}, ${backend === "node" ? "onnxruntime-node" : "onnxruntime-web WASM"}, 1 thread, median CPU ms\n`);
+    console.log(`\n${suite}: [${rows}, ${K}] × [${K}, ${N}]${suite === "layers" ? ` × ${LAYERS.count}` : ""}, ${backend === "node" ? "onnxruntime-node" : "onnxruntime-web WASM"}, 1 thread, median CPU ms\n`);
     console.log("| variant | CPU ms | time / fp32 |\n| --- | ---: | ---: |");
-    for (const r of rows) console.log(`| ${r.variant} | ${r.cpu_ms.toFixed(2)} | ${r.vs_fp32.toFixed(2)}× |`);
+    for (const r of variants) console.log(`| ${r.variant} | ${r.cpu_ms.toFixed(2)} | ${r.vs_fp32.toFixed(2)}× |`);
   }
 }
 
