@@ -13,7 +13,7 @@
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
-import { batchPositionsAndMask, lastPositionRows, perRowLora } from "./batch-graph.ts";
+import { batchPositionsAndMask, lastPositionRows, perRowAttention, perRowLora } from "./batch-graph.ts";
 import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
 import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
@@ -375,13 +375,14 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const rows = g.op("Gather", [half, pos], { axis: 0 }); // [S, hd/2]
       return g.op("Unsqueeze", [g.op("Concat", [rows, rows], { axis: 1 }), g.i64([1])]);
     };
-    // causal mask [S, T]: query at position P+i sees keys j ≤ P+i (batched: its own row's keys up to its position)
+    // causal mask [S, T]: query at position P+i sees keys j ≤ P+i
     const causalMask = () => {
       const cols = g.op("Range", [g.initializer("zero_i64", BigInt64Array.of(0n), [], { external: false }), scalar(T), "one_i64"]); // [T]
       const future = g.op("Greater", [cols, g.op("Unsqueeze", [pos, g.i64([1])])]); // [S, T]
       return g.op("Where", [future, g.f32([-Infinity], []), g.f32([0], [])]);
     };
-    const mask = batch ? batch.mask : causalMask();
+    // batched rows attend through `perRowAttention` with their own mask
+    const mask = batch ? undefined : causalMask();
     return { cosS: full(cosHalf), sinS: full(sinHalf), rotR: g.initializer("rope.rotate_half", rotateHalfMatrix(hd), [hd, hd], { external: false }), mask, scale: g.f32([attScale], []) };
   })();
 
@@ -432,14 +433,18 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const presentK = g.op("Concat", [pastK, ...joinK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
       const presentV = g.op("Concat", [pastV, ...joinV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
 
-      // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
-      const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
-      const kG = g.op("Unsqueeze", [g.op("Transpose", [presentK], { perm: [0, 2, 1] }), g.i64([1])]); // [KV, 1, hd, T]
-      const vG = g.op("Unsqueeze", [presentV, g.i64([1])]); // [KV, 1, T, hd]
-      const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [qG, kG]), scale]), mask]); // [KV, g, S, T]
-      const att = g.op("Softmax", [scores], { axis: -1 });
-      const ctx = g.op("Transpose", [g.op("MatMul", [att, vG])], { perm: [2, 0, 1, 3] }); // [S, KV, g, hd]
-      attnIn = g.op("Reshape", [ctx, g.i64([0, H * hd])]);
+      if (batch) {
+        attnIn = perRowAttention(g, q!, presentK, presentV, batch, { KV, groups: groupsPerKv, hd, scale: attScale });
+      } else {
+        // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
+        const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
+        const kG = g.op("Unsqueeze", [g.op("Transpose", [presentK], { perm: [0, 2, 1] }), g.i64([1])]); // [KV, 1, hd, T]
+        const vG = g.op("Unsqueeze", [presentV, g.i64([1])]); // [KV, 1, T, hd]
+        const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [qG, kG]), scale]), mask!]); // [KV, g, S, T]
+        const att = g.op("Softmax", [scores], { axis: -1 });
+        const ctx = g.op("Transpose", [g.op("MatMul", [att, vG])], { perm: [2, 0, 1, 3] }); // [S, KV, g, hd]
+        attnIn = g.op("Reshape", [ctx, g.i64([0, H * hd])]);
+      }
     }
     const attnOut = projectGroup(attnIn, l, "o");
 

@@ -277,11 +277,10 @@ export class Batcher {
       const S = ids[0]!.length;
       const positions = rows.flatMap((m) => Array.from({ length: S }, (_, i) => m.length + i));
       const feeds: Record<string, HostTensor | ResidentTensor> = {
-        ...cache.feeds(join),
+        ...cache.feeds(rows.map((m) => m.key), S, join),
         ...lora,
         [io.inputIds]: { type: "int64", data: BigInt64Array.from(ids.flat(), BigInt), dims: [rows.length, S] },
         [batchIo.positions]: { type: "int64", data: BigInt64Array.from(positions, BigInt), dims: [rows.length, S] },
-        [batchIo.rowIds]: { type: "int64", data: BigInt64Array.from(rows, (m) => BigInt(m.key)), dims: [rows.length] },
       };
       const { outputs, kept } = await session.run(feeds, cache.presents);
       cache.advance(kept, rows.flatMap((m) => Array<number>(S).fill(m.key)), positions, join);

@@ -8,7 +8,7 @@
  *
  * @example
  * const cache = new RaggedCache(backend, arch);
- * const { logits, kept } = await session.run({ ...cache.feeds(), ...rest }, cache.presents);
+ * const { logits, kept } = await session.run({ ...cache.feeds(rowKeys, 1), ...rest }, cache.presents);
  * cache.advance(kept, newRows, newPositions);
  */
 import type { EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
@@ -45,12 +45,21 @@ export class RaggedCache {
 
   /**
    * The pass's cache inputs: this cache as `past`, and `join` (another sequence's own cache, or
-   * none) as `join`; `past_rows`/`past_positions` describe both, in that order.
+   * none) as `join`, with `past_positions` describing both, in that order; and for the pass's rows
+   * (`rowKeys`, each feeding `S` new tokens after them) `row_columns`/`row_lengths`: the columns of
+   * `present` (past, join, new) that belong to each row, in order, padded to the longest.
    */
-  feeds(join?: RaggedCache): Record<string, HostTensor | ResidentTensor> {
+  feeds(rowKeys: readonly number[], S: number, join?: RaggedCache): Record<string, HostTensor | ResidentTensor> {
+    const columns = new Map<number, number[]>(rowKeys.map((k) => [k, []]));
+    const owners = [...this.rows, ...(join?.rows ?? []), ...rowKeys.flatMap((k) => Array<number>(S).fill(k))];
+    owners.forEach((k, j) => columns.get(k)?.push(j));
+    const L = Math.max(...rowKeys.map((k) => columns.get(k)!.length));
+    const rowColumns = new BigInt64Array(rowKeys.length * L); // padding points at column 0, masked
+    rowKeys.forEach((k, b) => columns.get(k)!.forEach((j, i) => (rowColumns[b * L + i] = BigInt(j))));
     const feeds: Record<string, HostTensor | ResidentTensor> = {
-      [batchIo.pastRows]: int64([...this.rows, ...(join?.rows ?? [])]),
       [batchIo.pastPositions]: int64([...this.positions, ...(join?.positions ?? [])]),
+      [batchIo.rowColumns]: { type: "int64", data: rowColumns, dims: [rowKeys.length, L] },
+      [batchIo.rowLengths]: int64(rowKeys.map((k) => columns.get(k)!.length)),
     };
     for (let l = 0; l < this.layers; l++) {
       feeds[io.pastKey(l)] = this.past?.[io.pastKey(l)] ?? this.empty();
