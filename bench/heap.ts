@@ -18,7 +18,7 @@ import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
 import { PRESETS } from "../src/builder/presets.ts";
 import { Engine } from "../src/runtime/engine.ts";
 import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
-import { LORA_GROUPS, groupLayout, io, type Architecture } from "../src/runtime/manifest.ts";
+import { LORA_GROUPS, cacheDims, groupLayout, io, type Architecture } from "../src/runtime/manifest.ts";
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { createSession, ort } from "../src/runtime/ort.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
@@ -46,8 +46,8 @@ async function stockStepper(session: ort.InferenceSession, arch: Architecture, p
   }
   let past: Record<string, ort.Tensor> = {};
   for (let l = 0; l < arch.num_hidden_layers; l++) {
-    past[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), [arch.num_key_value_heads, 0, arch.head_dim]);
-    past[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), [arch.num_key_value_heads, 0, arch.head_dim]);
+    past[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), cacheDims(arch, 0));
+    past[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), cacheDims(arch, 0));
   }
   const run = async (ids: number[]) => {
     const out = await session.run({

@@ -29,7 +29,7 @@ import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
 import { assembleModelPackage } from "../src/builder/package.ts";
 import { SMOLLM2 } from "../src/builder/smollm2.ts";
 import { Engine, type Sequence } from "../src/runtime/engine.ts";
-import { io, type Architecture } from "../src/runtime/manifest.ts";
+import { cacheDims, io, type Architecture } from "../src/runtime/manifest.ts";
 import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { nodeBackend } from "../src/runtime/node-backend.ts";
@@ -166,14 +166,14 @@ async function benchKvCopies(pkg: ModelPackage, contexts: number[], steps: numbe
     lora[m.name] = new ortNode.Tensor("float32", new Float32Array(0), m.name.endsWith(".A") ? [m.shape[0] as number, 0] : [0, m.shape[1] as number]);
   }
   const lane = (reuse: boolean, capacity: number) => {
-    const past: Record<string, ortNode.Tensor> = Object.fromEntries(pairs.map(([p]) => [p, new ortNode.Tensor("float32", new Float32Array(0), [H, 0, D])]));
+    const past: Record<string, ortNode.Tensor> = Object.fromEntries(pairs.map(([p]) => [p, new ortNode.Tensor("float32", new Float32Array(0), cacheDims(a, 0))]));
     const buffers = [0, 1].map(() => pairs.map(() => new ArrayBuffer(H * capacity * D * 4)));
     let length = 0;
     let flip = 0;
     return async (ids: number[]) => {
       const feeds = { ...past, ...lora, [io.inputIds]: new ortNode.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]), [io.logitsToKeep]: new ortNode.Tensor("int64", BigInt64Array.of(1n), [1]) };
       const n = length + ids.length;
-      const fetches = reuse ? Object.fromEntries([[io.logits, null], ...pairs.map(([, present], i) => [present, new ortNode.Tensor("float32", new Float32Array(buffers[flip]![i]!, 0, H * n * D), [H, n, D])])]) : undefined;
+      const fetches = reuse ? Object.fromEntries([[io.logits, null], ...pairs.map(([, present], i) => [present, new ortNode.Tensor("float32", new Float32Array(buffers[flip]![i]!, 0, H * n * D), cacheDims(a, n))])]) : undefined;
       const out = (fetches ? await session.run(feeds, fetches as never) : await session.run(feeds)) as Record<string, ortNode.Tensor>;
       flip ^= 1;
       for (const [p, present] of pairs) past[p] = out[present]!;

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { initOrt, ort } from "../src/runtime/ort.ts";
-import { groupLayout, io, LORA_GROUPS, type ModelManifest } from "../src/runtime/manifest.ts";
+import { cacheDims, groupLayout, io, LORA_GROUPS, type ModelManifest } from "../src/runtime/manifest.ts";
 import { profileTable, summariseProfile, type DecodeProfile, type ProfileEvent } from "./profile-summary.ts";
 
 /** The child: one traced decode, ORT's trace on stdout. */
@@ -26,11 +26,10 @@ async function traceDecode(dir: string, context: number, steps: number) {
   const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(dir, manifest.files.graph.path))), {
     externalData: [{ path: manifest.files.weights.path, data: new Uint8Array(weights) }], graphOptimizationLevel: "all", enableProfiling: true,
   });
-  const { num_key_value_heads: KV, head_dim: hd } = arch;
   const feeds: Record<string, ort.Tensor> = {};
   for (let l = 0; l < arch.num_hidden_layers; l++) {
-    feeds[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), [KV, 0, hd]);
-    feeds[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), [KV, 0, hd]);
+    feeds[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), cacheDims(arch, 0));
+    feeds[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), cacheDims(arch, 0));
     for (const { name } of LORA_GROUPS) {
       if (!session.inputNames.includes(io.loraA(l, name))) continue;
       const { in: K, out: N } = groupLayout(arch, name);

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { groupLayout, io, LORA_GROUPS } from "../src/runtime/manifest.ts";
+import { cacheDims, groupLayout, io, LORA_GROUPS } from "../src/runtime/manifest.ts";
 import { loadModelPackage } from "../src/runtime/model-package.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
 import { profileTable, summariseProfile, type ProfileEvent } from "./profile-summary.ts";
@@ -29,9 +29,8 @@ async function profile(o: { model: string; threads: number; steps: number; promp
     graphOptimizationLevel: "all", executionProviders: ["cpu"], intraOpNumThreads: o.threads, interOpNumThreads: 1, executionMode: "sequential", enableCpuMemArena: true, logSeverityLevel: 3,
     enableProfiling: true, profileFilePrefix: join(out, "ort"),
   });
-  const [H, D] = [a.num_key_value_heads, a.head_dim];
   const feeds: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < a.num_hidden_layers; l++) for (const name of [io.pastKey(l), io.pastValue(l)]) feeds[name] = new ort.Tensor("float32", new Float32Array(0), [H, 0, D]);
+  for (let l = 0; l < a.num_hidden_layers; l++) for (const name of [io.pastKey(l), io.pastValue(l)]) feeds[name] = new ort.Tensor("float32", new Float32Array(0), cacheDims(a, 0));
   const lora = o.rank > 0 ? randomFeeds(a, o.rank) : undefined;
   for (let l = 0; l < a.num_hidden_layers; l++) {
     for (const g of LORA_GROUPS) {

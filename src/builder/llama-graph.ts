@@ -344,8 +344,12 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     h = g.op("Mul", [g.op("Cast", [rows], { to: 1 }), rowScale]);
   }
 
-  // the first cache input: its length P, and with the S new positions the total T = P + S
-  const past0 = g.input(io.pastKey(0), "float32", [KV, "P", hd]);
+  // the first cache input: its length P, and with the S new positions the total T = P + S. The plain
+  // graph's caches are [1, KV, P, hd] (GroupQueryAttention's layout: its present is the output as
+  // is, no copy to reshape it); the batched graph's ragged cache [KV, P, hd]
+  const cacheShape: Array<number | string> = batch ? [KV, "P", hd] : [1, KV, "P", hd];
+  const cacheInput = (name: string) => g.input(name, "float32", cacheShape);
+  const past0 = cacheInput(io.pastKey(0));
 
   // RoPE tables [maxPos, hd/2] (HF's `emb = cat(freqs, freqs)` keeps one half); both graphs write them
   // (they share one weights file)
@@ -360,7 +364,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
    * (ragged cache), and onnxruntime's GQA takes head sizes that are multiples of 16 only: for those,
    * the explicit form below.
    */
-  const P = g.op("Gather", [g.op("Shape", [past0]), g.i64([1])], { axis: 0 }); // [1]
+  const P = g.op("Gather", [g.op("Shape", [past0]), g.i64([batch ? 1 : 2])], { axis: 0 }); // [1]
   const S = g.op("Gather", [g.op("Shape", [flatIds]), g.i64([0])], { axis: 0 }); // [1]
   const T = g.op("Add", [P, S]);
   const scalar = (t: string) => g.op("Squeeze", [t, g.i64([0])]);
@@ -406,15 +410,12 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       ? Float32Array.from([...need(w, `${pre}.self_attn.q_proj.bias`), ...need(w, `${pre}.self_attn.k_proj.bias`), ...need(w, `${pre}.self_attn.v_proj.bias`)])
       : undefined;
     const qkvFlat = projectGroup(x, l, "qkv", qkvBias); // [S, (H+2KV)·hd]
-    const pastK = l === 0 ? past0 : g.input(io.pastKey(l), "float32", [KV, "P", hd]);
-    const pastV = g.input(io.pastValue(l), "float32", [KV, "P", hd]);
+    const pastK = l === 0 ? past0 : cacheInput(io.pastKey(l));
+    const pastV = cacheInput(io.pastValue(l));
     let attnIn: string; // [S, H·hd]
     if (gqaLengths) {
-      // packed q|k|v, caches as [1, KV, ·, hd]; scale 1/√hd; RoPE non-interleaved (rotate-half)
-      const batch1 = (t: string) => g.op("Unsqueeze", [t, g.i64([0])]);
-      const [out, presentK, presentV] = g.opN("GroupQueryAttention", [batch1(qkvFlat), "", "", batch1(pastK), batch1(pastV), gqaLengths.seqlensK, gqaLengths.total, cosHalf, sinHalf], { num_heads: H, kv_num_heads: KV, do_rotary: 1, rotary_interleaved: 0, scale: { float: attScale } }, { domain: "com.microsoft", outputs: 3 });
-      g.op("Squeeze", [presentK!, g.i64([0])], {}, { outputs: [io.presentKey(l)] });
-      g.op("Squeeze", [presentV!, g.i64([0])], {}, { outputs: [io.presentValue(l)] });
+      // packed q|k|v as a batch of one; scale 1/√hd; RoPE non-interleaved (rotate-half)
+      const [out] = g.opN("GroupQueryAttention", [g.op("Unsqueeze", [qkvFlat, g.i64([0])]), "", "", pastK, pastV, gqaLengths.seqlensK, gqaLengths.total, cosHalf, sinHalf], { num_heads: H, kv_num_heads: KV, do_rotary: 1, rotary_interleaved: 0, scale: { float: attScale } }, { domain: "com.microsoft", outputs: [g.fresh("gqa"), io.presentKey(l), io.presentValue(l)] });
       attnIn = g.op("Squeeze", [out!, g.i64([0])]);
     } else {
       const { cosS, sinS, rotR, mask, scale } = explicit!;
@@ -430,8 +431,15 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
       const joinK = opts.batch ? [g.input(batchIo.joinKey(l), "float32", [KV, "J", hd])] : [];
       const joinV = opts.batch ? [g.input(batchIo.joinValue(l), "float32", [KV, "J", hd])] : [];
-      const presentK = g.op("Concat", [pastK, ...joinK, kT], { axis: 1 }, { outputs: [io.presentKey(l)] });
-      const presentV = g.op("Concat", [pastV, ...joinV, vT], { axis: 1 }, { outputs: [io.presentValue(l)] });
+      // (the plain graph's caches are [1, KV, P, hd]: dropped to [KV, P, hd] here, the present raised back)
+      const [past3K, past3V] = batch ? [pastK, pastV] : [pastK, pastV].map((t) => g.op("Squeeze", [t, g.i64([0])]));
+      const concat = (parts: string[], name: string) => (batch ? g.op("Concat", parts, { axis: 1 }, { outputs: [name] }) : g.op("Concat", parts, { axis: 1 }));
+      const presentK = concat([past3K!, ...joinK, kT], io.presentKey(l));
+      const presentV = concat([past3V!, ...joinV, vT], io.presentValue(l));
+      if (!batch) {
+        g.op("Unsqueeze", [presentK, g.i64([0])], {}, { outputs: [io.presentKey(l)] });
+        g.op("Unsqueeze", [presentV, g.i64([0])], {}, { outputs: [io.presentValue(l)] });
+      }
 
       if (batch) {
         attnIn = perRowAttention(g, q!, presentK, presentV, batch, { KV, groups: groupsPerKv, hd, scale: attScale });
@@ -470,8 +478,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   // present outputs are named by their nodes; declare them as graph outputs
   for (let l = 0; l < arch.num_hidden_layers; l++) {
-    g.output(io.presentKey(l), "float32", [KV, "T", hd], io.presentKey(l));
-    g.output(io.presentValue(l), "float32", [KV, "T", hd], io.presentValue(l));
+    g.output(io.presentKey(l), "float32", batch ? [KV, "T", hd] : [1, KV, "T", hd], io.presentKey(l));
+    g.output(io.presentValue(l), "float32", batch ? [KV, "T", hd] : [1, KV, "T", hd], io.presentValue(l));
   }
   return g;
 }

@@ -12,7 +12,7 @@
 import { buildLlamaGraph, fusedGroupWeight, type HfWeights, type SmoothScales } from "./llama-graph.ts";
 import { DEFAULT_CORPUS } from "./corpus.ts";
 import { createSession, initOrt, ort } from "../runtime/ort.ts";
-import { groupLayout, io, LORA_GROUPS, type Architecture } from "../runtime/manifest.ts";
+import { cacheDims, groupLayout, io, LORA_GROUPS, type Architecture } from "../runtime/manifest.ts";
 import { createTokenizer, type TokenizerFiles } from "../runtime/tokenizer.ts";
 
 /**
@@ -52,7 +52,6 @@ export async function calibrateActivations(arch: Architecture, weights: HfWeight
   await initOrt();
   const session = await createSession(model, { path: "model.weights", data: blob });
   const ranges: ActivationRanges = new Map();
-  const { num_key_value_heads: KV, head_dim: hd } = arch;
   try {
     for (const [i, ids] of sequences.entries()) {
       const feeds: Record<string, ort.Tensor> = {
@@ -60,8 +59,8 @@ export async function calibrateActivations(arch: Architecture, weights: HfWeight
         [io.logitsToKeep]: new ort.Tensor("int64", BigInt64Array.of(1n), [1]),
       };
       for (let l = 0; l < arch.num_hidden_layers; l++) {
-        feeds[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), [KV, 0, hd]);
-        feeds[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), [KV, 0, hd]);
+        feeds[io.pastKey(l)] = new ort.Tensor("float32", new Float32Array(0), cacheDims(arch, 0));
+        feeds[io.pastValue(l)] = new ort.Tensor("float32", new Float32Array(0), cacheDims(arch, 0));
       }
       const out = await session.run(feeds);
       const record = (key: string, x: Float32Array, K: number) => {

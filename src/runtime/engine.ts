@@ -16,7 +16,7 @@
  */
 import { LoraEdgeError } from "../errors.ts";
 import type { BackendSession, EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
-import { LORA_GROUPS, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
+import { LORA_GROUPS, cacheDims, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import type { ModelPackage } from "./model-package.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
@@ -90,7 +90,7 @@ export class Engine {
       [io.pastKey(l), io.presentKey(l)],
       [io.pastValue(l), io.presentValue(l)],
     ]).flat();
-    const none = () => backend.upload({ type: "float32", data: new Float32Array(0), dims: [a.num_key_value_heads, 0, a.head_dim] });
+    const none = () => backend.upload({ type: "float32", data: new Float32Array(0), dims: cacheDims(a, 0) });
     this.cache = { pairs, presents: new Set(pairs.map(([, present]) => present)), empty: Object.fromEntries(pairs.map(([past]) => [past, none()])) };
   }
 

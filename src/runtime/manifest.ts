@@ -150,11 +150,17 @@ export function groupLayout(arch: Architecture, group: LoraGroupName) {
   return { in: inDim, out, columns };
 }
 
+/** Dims of one layer's key or value cache of `length` positions in the (unbatched) graph. */
+export function cacheDims(arch: Architecture, length: number): number[] {
+  return [1, arch.num_key_value_heads, length, arch.head_dim];
+}
+
 /**
  * Graph input and output names (contract 2 and the KV cache).
  *
  * - `input_ids` int64 `[1, S]`; `logits_to_keep` int64 `[1]` (last k positions get logits)
- * - `past.{l}.key` / `past.{l}.value` float32 `[kv_heads, P, head_dim]` → `present.{l}.key|value` `[kv_heads, P+S, head_dim]`
+ * - `past.{l}.key` / `past.{l}.value` float32 `[1, kv_heads, P, head_dim]` → `present.{l}.key|value` `[1, kv_heads, P+S, head_dim]`
+ *   (`cacheDims`; onnxruntime's GroupQueryAttention layout, so `present` is its output as is)
  * - `lora.{l}.{group}.A` float32 `[in, r]`, `lora.{l}.{group}.B` float32 `[r, out]` (r dynamic; 0 = no adapter)
  * - DoRA graph only: `lora.{l}.{group}.scale` float32 `[out]` multiplies the group's output
  * - `logits` float32 `[k, vocab]`
