@@ -5,8 +5,8 @@
  *
  * Layout: the rows' tokens are flattened, `[N = B·S, d]`, so every per-token step (embedding,
  * norms, projections, MLP, RoPE) is the plain graph's. The KV caches of all rows live in one
- * **ragged** cache `[kv_heads, P, head_dim]`, the plain graph's layout: each column belongs to one
- * row (`past_rows`) at one position (`past_positions`), and a pass appends its N new columns at the
+ * **ragged** cache `[kv_heads, P, head_dim]` (the plain graph's layout without its batch axis): each
+ * column belongs to one row at one position (`past_positions`), and a pass appends its N new columns at the
  * end (after a joining row's cache, `join`). A row attends to its own columns only, gathered per
  * pass (`row_columns`, `perRowAttention`), up to its own position. Why ragged rather than padding
  * rows to the longest: the cache holds exactly the rows' own tokens (the memory admission control
