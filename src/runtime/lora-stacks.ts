@@ -26,7 +26,8 @@ export function loraStacks(arch: Architecture, batchRows: ReadonlyArray<LoraFeed
       const Bm = new Float32Array(B * R * N); // [B, R, N]
       feeds.forEach((f, b) => {
         if (!f) return;
-        for (let k = 0; k < K; k++) A.set(f.A.subarray(k * f.rank, (k + 1) * f.rank), (b * K + k) * R);
+        if (f.rank === R) A.set(f.A, b * K * R); // the row's [K, R] block as is (the usual case: one copy, not K)
+        else for (let k = 0; k < K; k++) A.set(f.A.subarray(k * f.rank, (k + 1) * f.rank), (b * K + k) * R);
         Bm.set(f.B, b * R * N); // rows 0..rank-1 of row b's [R, N] block
       });
       stacks[io.loraA(l, name)] = { type: "float32", data: A, dims: [B, K, R] };
