@@ -9,8 +9,9 @@
  * It then **joins** at the next step (its cache goes in as the graph's `join` input: no copy), and
  * from then on each step feeds its last token and samples its next one from its row of logits. It
  * **leaves** between steps when it stops (a stop id, `maxTokens`) or its consumer goes away (a stop
- * string, an abort, a disconnect: `leave()`); its cache columns are dropped and the LoRA stacks
- * rebuilt without it, so its memory is freed at once.
+ * string, an abort, a disconnect: `leave()`); its cache columns are dropped and, if it carried an
+ * adapter, the LoRA stacks rebuilt without it (a base row joining or leaving only moves
+ * `lora_rows`), so its memory is freed at once.
  *
  * Sampling runs here, right after each step, with the request's own seeded sampler, so a slow reader
  * never holds up the batch: tokens wait in the sequence's queue (ids only) until it reads them.
@@ -22,7 +23,7 @@
  */
 import type { BackendSession, EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
-import { loraStacks } from "./lora-stacks.ts";
+import { loraRows, loraStacks } from "./lora-stacks.ts";
 import { batchIo, io, type Architecture } from "./manifest.ts";
 import { RaggedCache } from "./ragged-cache.ts";
 
@@ -203,7 +204,8 @@ export class Batcher {
     this.decoding = this.decoding.filter((m) => !m.gone);
     if (this.decoding.length) this.cache.drop(new Set(leaving.map((m) => m.key)));
     else this.cache.dispose();
-    this.dropStacks();
+    // an adapter's rows leave the stacks at once (their memory); a base row only shifts `lora_rows`
+    if (!this.decoding.length || leaving.some((m) => m.req.lora)) this.dropStacks();
   }
 
   private free(m: Member): void {
@@ -248,11 +250,16 @@ export class Batcher {
     for (const m of joining) {
       m.phase = "decode";
       this.decoding.push(m);
-      this.dropStacks();
+      if (m.req.lora) this.dropStacks();
     }
+    const adapters = this.decoding.map((m) => m.req.lora);
     if (!this.stacks) {
-      this.stacks = this.upload(loraStacks(this.arch, this.decoding.map((m) => m.req.lora)));
+      this.stacks = this.upload(loraStacks(this.arch, adapters));
       this.stats.stackRebuilds++;
+    } else {
+      // the same adapter rows in the same order (base rows joined or left): only `lora_rows` moves
+      this.stacks[batchIo.loraRows]!.dispose();
+      this.stacks[batchIo.loraRows] = this.backend.upload(loraRows(adapters));
     }
     const rows = this.decoding;
     const logits = await this.pass(this.cache, join, rows, rows.map((m) => [m.last]), this.stacks);

@@ -11,12 +11,17 @@ import type { HostTensor } from "./backend.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import { LORA_GROUPS, batchIo, groupLayout, io, type Architecture } from "./manifest.ts";
 
+/** `lora_rows` alone: which of the batch rows carry an adapter (what changes when a base row joins or leaves). */
+export function loraRows(batchRows: ReadonlyArray<LoraFeeds | undefined>): HostTensor {
+  const rows = batchRows.flatMap((r, b) => (r ? [b] : []));
+  return { type: "int64", data: BigInt64Array.from(rows, BigInt), dims: [rows.length] };
+}
+
 /** One host tensor per LoRA input of the batched graph (and `lora_rows`), for the batch rows given. */
 export function loraStacks(arch: Architecture, batchRows: ReadonlyArray<LoraFeeds | undefined>): Record<string, HostTensor> {
-  const loraRows = batchRows.flatMap((r, b) => (r ? [b] : []));
-  const rows = loraRows.map((b) => batchRows[b]!);
+  const rows = batchRows.filter((r): r is LoraFeeds => r !== undefined);
   const B = rows.length;
-  const stacks: Record<string, HostTensor> = { [batchIo.loraRows]: { type: "int64", data: BigInt64Array.from(loraRows, BigInt), dims: [B] } };
+  const stacks: Record<string, HostTensor> = { [batchIo.loraRows]: loraRows(batchRows) };
   for (let l = 0; l < arch.num_hidden_layers; l++) {
     for (const { name } of LORA_GROUPS) {
       const { in: K, out: N } = groupLayout(arch, name);

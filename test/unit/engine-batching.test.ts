@@ -151,6 +151,26 @@ describe("continuous batching", () => {
     expect(batched.memory().sequenceBytes).toBe(0);
   });
 
+  it("base rows that join and leave mid-batch only move lora_rows (no stack rebuild); the adapter rows keep their solo tokens and logits (fp32)", async () => {
+    const { batched, solo, arch } = await engines("fp32");
+    // rows 0, 2 carry adapters and run 10 tokens; rows 1, 3 are the base and stop after 3 (leaving between adapter rows)
+    const adapters = [randomFeeds(arch, 3, 70, 0.25), undefined, randomFeeds(arch, 2, 71, 0.25), undefined];
+    const maxTokens = (i: number) => (adapters[i] ? 10 : 3);
+    const runs = adapters.map((lora, i) => batchedRun(batched, prompt(i), lora, sampling(i), maxTokens(i)));
+    const got = await Promise.all(runs.map((r) => r.ids));
+    expect(batched.batcher!.stats.widestStep).toBeGreaterThanOrEqual(3);
+    // rebuilt when an adapter row joins (rows 0, 2) or leaves with others still decoding (row 0); the base rows' joins and leaves add none
+    expect(batched.batcher!.stats.stackRebuilds).toBeLessThanOrEqual(3);
+    for (let i = 0; i < 4; i++) {
+      const soloEvents = await events(solo.generate({ promptIds: prompt(i), maxTokens: maxTokens(i), sampling: sampling(i), stopTokenIds: [], ...(adapters[i] ? { lora: adapters[i] } : {}) }));
+      const soloIds = soloEvents.flatMap((e) => (e.type === "token" ? [e.id] : []));
+      expect(got[i]).toEqual(soloIds);
+      const want = await soloLogits(solo, prompt(i), soloIds, adapters[i]);
+      runs[i]!.logits.forEach((l, t) => expect(relL2(l, want[t]!)).toBeLessThan(1e-5));
+    }
+    expect(batched.memory().sequenceBytes).toBe(0);
+  });
+
   it("int8: a row's tokens and logits do not depend on its batch mates (activations quantized per token): 8 together equal each alone", async () => {
     const { batched, arch } = await engines("int8");
     const adapters = adapterSet(arch, 8);
