@@ -426,20 +426,16 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const qkRot = g.op("Add", [g.op("Mul", [qk!, cosS]), g.op("Mul", [g.op("MatMul", [qk!, rotR]), sinS])]);
       const [q, k] = g.opN("Split", [qkRot, g.i64([H, KV])], { axis: 1 }, { outputs: 2 });
 
-      // KV cache: [KV, P, hd] ++ (a joining row's cache, `join`) ++ [KV, S, hd]
-      const kT = g.op("Transpose", [k!], { perm: [1, 0, 2] });
-      const vT = g.op("Transpose", [v!], { perm: [1, 0, 2] });
-      const joinK = opts.batch ? [g.input(batchIo.joinKey(l), "float32", [KV, "J", hd])] : [];
-      const joinV = opts.batch ? [g.input(batchIo.joinValue(l), "float32", [KV, "J", hd])] : [];
-      // (the plain graph's caches are [1, KV, P, hd]: dropped to [KV, P, hd] here, the present raised back)
-      const [past3K, past3V] = batch ? [pastK, pastV] : [pastK, pastV].map((t) => g.op("Squeeze", [t, g.i64([0])]));
-      const concat = (parts: string[], name: string) => (batch ? g.op("Concat", parts, { axis: 1 }, { outputs: [name] }) : g.op("Concat", parts, { axis: 1 }));
-      const presentK = concat([past3K!, ...joinK, kT], io.presentKey(l));
-      const presentV = concat([past3V!, ...joinV, vT], io.presentValue(l));
-      if (!batch) {
-        g.op("Unsqueeze", [presentK, g.i64([0])], {}, { outputs: [io.presentKey(l)] });
-        g.op("Unsqueeze", [presentV, g.i64([0])], {}, { outputs: [io.presentValue(l)] });
-      }
+      // KV cache: [KV, P, hd] ++ (batched: a joining row's cache, `join`) ++ [KV, S, hd]. Returns the
+      // [KV, T, hd] attention reads; the output `name` is that (batched) or the plain graph's [1, KV, T, hd]
+      const present = (past: string, join: (l: number) => string, fresh: string, name: string) => {
+        if (batch) return g.op("Concat", [past, g.input(join(l), "float32", [KV, "J", hd]), fresh], { axis: 1 }, { outputs: [name] });
+        const cat = g.op("Concat", [g.op("Squeeze", [past, g.i64([0])]), fresh], { axis: 1 });
+        g.op("Unsqueeze", [cat, g.i64([0])], {}, { outputs: [name] });
+        return cat;
+      };
+      const presentK = present(pastK, batchIo.joinKey, g.op("Transpose", [k!], { perm: [1, 0, 2] }), io.presentKey(l));
+      const presentV = present(pastV, batchIo.joinValue, g.op("Transpose", [v!], { perm: [1, 0, 2] }), io.presentValue(l));
 
       if (batch) {
         attnIn = perRowAttention(g, q!, presentK, presentV, batch, { KV, groups: groupsPerKv, hd, scale: attScale });

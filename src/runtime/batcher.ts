@@ -206,6 +206,10 @@ export class Batcher {
     else this.cache.dispose();
     // an adapter's rows leave the stacks at once (their memory); a base row only shifts `lora_rows`
     if (!this.decoding.length || leaving.some((m) => m.req.lora)) this.dropStacks();
+    else if (this.stacks) {
+      this.stacks[batchIo.loraRows]!.dispose();
+      this.stacks[batchIo.loraRows] = this.backend.upload(loraRows(this.decoding.map((m) => m.req.lora)));
+    }
   }
 
   private free(m: Member): void {
@@ -250,16 +254,11 @@ export class Batcher {
     for (const m of joining) {
       m.phase = "decode";
       this.decoding.push(m);
-      if (m.req.lora) this.dropStacks();
+      if (m.req.lora) this.dropStacks(); // a base row joins after every adapter row: `lora_rows` stays as it is
     }
-    const adapters = this.decoding.map((m) => m.req.lora);
     if (!this.stacks) {
-      this.stacks = this.upload(loraStacks(this.arch, adapters));
+      this.stacks = this.upload(loraStacks(this.arch, this.decoding.map((m) => m.req.lora)));
       this.stats.stackRebuilds++;
-    } else {
-      // the same adapter rows in the same order (base rows joined or left): only `lora_rows` moves
-      this.stacks[batchIo.loraRows]!.dispose();
-      this.stacks[batchIo.loraRows] = this.backend.upload(loraRows(adapters));
     }
     const rows = this.decoding;
     const logits = await this.pass(this.cache, join, rows, rows.map((m) => [m.last]), this.stacks);
