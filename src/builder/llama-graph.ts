@@ -7,15 +7,16 @@
  * group. Rank 0 feeds make the side path an exact no-op (Gemm with K = 0 returns C unchanged).
  *
  * The batched variant (`batch: true`, src/builder/batch-graph.ts) differs in four places only:
- * positions and the attention mask come from inputs (a ragged cache of many rows), LoRA runs per
- * row, int8 activations are quantized per token, and logits are each row's last position.
+ * positions and the attention mask come from inputs (a ragged cache of many rows, which the graph
+ * reads and the host appends to: `present` is only the new columns), LoRA runs per row, int8
+ * activations are quantized per token, and logits are each row's last position.
  *
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
 import { batchPositionsAndMask, lastPositionRows, perRowAttention, perRowLora } from "./batch-graph.ts";
 import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
-import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
+import { groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
 export type HfWeights = Map<string, Float32Array>;
@@ -346,8 +347,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   // the first cache input: its length P, and with the S new positions the total T = P + S. The plain
   // graph's caches are [1, KV, P, hd] (GroupQueryAttention's layout: its present is the output as
-  // is, no copy to reshape it); the batched graph's ragged cache [KV, P, hd]
-  const cacheShape: Array<number | string> = batch ? [KV, "P", hd] : [1, KV, "P", hd];
+  // is, no copy to reshape it); the batched graph's ragged buffer [KV, C, hd] (only read)
+  const cacheShape: Array<number | string> = batch ? [KV, "C", hd] : [1, KV, "P", hd];
   const cacheInput = (name: string) => g.input(name, "float32", cacheShape);
   const past0 = cacheInput(io.pastKey(0));
 
@@ -426,20 +427,21 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const qkRot = g.op("Add", [g.op("Mul", [qk!, cosS]), g.op("Mul", [g.op("MatMul", [qk!, rotR]), sinS])]);
       const [q, k] = g.opN("Split", [qkRot, g.i64([H, KV])], { axis: 1 }, { outputs: 2 });
 
-      // KV cache: [KV, P, hd] ++ (batched: a joining row's cache, `join`) ++ [KV, S, hd]. Returns the
-      // [KV, T, hd] attention reads; the output `name` is that (batched) or the plain graph's [1, KV, T, hd]
-      const present = (past: string, join: (l: number) => string, fresh: string, name: string) => {
-        if (batch) return g.op("Concat", [past, g.input(join(l), "float32", [KV, "J", hd]), fresh], { axis: 1 }, { outputs: [name] });
-        const cat = g.op("Concat", [g.op("Squeeze", [past, g.i64([0])]), fresh], { axis: 1 });
-        g.op("Unsqueeze", [cat, g.i64([0])], {}, { outputs: [name] });
-        return cat;
-      };
-      const presentK = present(pastK, batchIo.joinKey, g.op("Transpose", [k!], { perm: [1, 0, 2] }), io.presentKey(l));
-      const presentV = present(pastV, batchIo.joinValue, g.op("Transpose", [v!], { perm: [1, 0, 2] }), io.presentValue(l));
-
+      // the S new columns, [KV, S, hd]; batched, they are the pass's `present` output (the host
+      // appends them to its buffer); plain, `present` is the past with them appended, [1, KV, T, hd]
+      const fresh = (t: string, name: string) => g.op("Transpose", [t], { perm: [1, 0, 2] }, batch ? { outputs: [name] } : {});
+      const newK = fresh(k!, io.presentKey(l));
+      const newV = fresh(v!, io.presentValue(l));
       if (batch) {
-        attnIn = perRowAttention(g, q!, presentK, presentV, batch, { KV, groups: groupsPerKv, hd, scale: attScale });
+        attnIn = perRowAttention(g, q!, { pastK, pastV, newK, newV }, batch, { KV, groups: groupsPerKv, hd, scale: attScale });
       } else {
+        const present = (past: string, name: string, added: string) => {
+          const cat = g.op("Concat", [g.op("Squeeze", [past, g.i64([0])]), added], { axis: 1 });
+          g.op("Unsqueeze", [cat, g.i64([0])], {}, { outputs: [name] });
+          return cat;
+        };
+        const presentK = present(pastK, io.presentKey(l), newK);
+        const presentV = present(pastV, io.presentValue(l), newV);
         // GQA attention: q heads grouped under their kv head, [KV, g, S, hd] against [KV, 1, T, hd]
         const qG = g.op("Transpose", [g.op("Reshape", [q!, g.i64([0, KV, groupsPerKv, hd])])], { perm: [1, 2, 0, 3] });
         const kG = g.op("Unsqueeze", [g.op("Transpose", [presentK], { perm: [0, 2, 1] }), g.i64([1])]); // [KV, 1, hd, T]
@@ -474,8 +476,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   // present outputs are named by their nodes; declare them as graph outputs
   for (let l = 0; l < arch.num_hidden_layers; l++) {
-    g.output(io.presentKey(l), "float32", batch ? [KV, "T", hd] : [1, KV, "T", hd], io.presentKey(l));
-    g.output(io.presentValue(l), "float32", batch ? [KV, "T", hd] : [1, KV, "T", hd], io.presentValue(l));
+    g.output(io.presentKey(l), "float32", batch ? [KV, "N", hd] : [1, KV, "T", hd], io.presentKey(l));
+    g.output(io.presentValue(l), "float32", batch ? [KV, "N", hd] : [1, KV, "T", hd], io.presentValue(l));
   }
   return g;
 }

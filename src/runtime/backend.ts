@@ -55,5 +55,11 @@ export interface EngineBackend {
    * batch drops its columns of the shared KV cache); without it the engine runs sequences one by one.
    */
   read?(tensor: ResidentTensor): HostTensor;
+  /**
+   * Overwrite float32 values of a resident tensor from element `offset` on, in place: runs after
+   * this see them. Optional, with `read`: the batched KV cache appends each step's new columns
+   * into its buffers this way instead of the graph copying the whole cache to a new output.
+   */
+  write?(tensor: ResidentTensor, offset: number, data: Float32Array): void;
   memory(): BackendMemory;
 }

@@ -6,8 +6,9 @@
  * cache (one chunk per loop turn, between decode steps, so running sequences wait at most one chunk;
  * a prompt's pass is already wide, M = chunk, and keeping it off the shared cache bounds attention's
  * scratch memory by the prompt, not the batch). Its first token is sampled from the prefill's logits.
- * It then **joins** at the next step (its cache goes in as the graph's `join` input: no copy), and
- * from then on each step feeds its last token and samples its next one from its row of logits. It
+ * It then **joins** at the next step (its cache columns are copied into the shared cache's buffer),
+ * and from then on each step feeds its last token and samples its next one from its row of logits
+ * (the step's new KV columns are written into the buffer in place, src/runtime/ragged-cache.ts). It
  * **leaves** between steps when it stops (a stop id, `maxTokens`) or its consumer goes away (a stop
  * string, an abort, a disconnect: `leave()`); its cache columns are dropped and, if it carried an
  * adapter, the LoRA stacks rebuilt without it (a base row joining or leaving only moves
@@ -224,10 +225,11 @@ export class Batcher {
     const { promptIds, prefillChunk } = m.req;
     if (m.length === 0) {
       m.prefillStart = performance.now();
+      m.own.limit = promptIds.length; // prefill fills its own cache with the prompt, no more
       m.ownLora = this.upload(loraStacks(this.arch, [m.req.lora]));
     }
     const ids = promptIds.slice(m.length, m.length + prefillChunk);
-    const logits = await this.pass(m.own, undefined, [m], [ids], m.ownLora!);
+    const logits = await this.pass(m.own, [m], [ids], m.ownLora!);
     this.stats.prefillPasses++;
     m.length += ids.length;
     if (m.gone) this.reap();
@@ -245,13 +247,14 @@ export class Batcher {
     return ids.length;
   }
 
-  /** One decode step of every decoding sequence, the ready ones joining (their caches as one `join`). */
+  /** One decode step of every decoding sequence, the ready ones joining (their caches moved into the shared one). */
   private async step(): Promise<void> {
     const joining = this.ready;
     this.ready = [];
-    const join = joining[0]?.own;
-    for (const m of joining.slice(1)) join!.append(m.own);
+    // the shared buffer may hold what its sequences were admitted for: prompt + completion each
+    this.cache.limit = [...this.decoding, ...joining].reduce((n, m) => n + m.req.promptIds.length + m.req.maxTokens, 0);
     for (const m of joining) {
+      this.cache.append(m.own);
       m.phase = "decode";
       this.decoding.push(m);
       if (m.req.lora) this.dropStacks(); // a base row joins after every adapter row: `lora_rows` stays as it is
@@ -261,7 +264,7 @@ export class Batcher {
       this.stats.stackRebuilds++;
     }
     const rows = this.decoding;
-    const logits = await this.pass(this.cache, join, rows, rows.map((m) => [m.last]), this.stacks);
+    const logits = await this.pass(this.cache, rows, rows.map((m) => [m.last]), this.stacks);
     this.stats.steps++;
     this.stats.rowsStepped += rows.length;
     this.stats.widestStep = Math.max(this.stats.widestStep, rows.length);
@@ -274,22 +277,23 @@ export class Batcher {
 
   /**
    * One pass of the batched graph: row b feeds `ids[b]` (all rows the same length) after its
-   * columns in `cache` (plus `join`'s); returns logits `[B, vocab]`, each row's last position.
+   * columns in `cache`, whose buffer then takes the new columns; returns logits `[B, vocab]`, each
+   * row's last position.
    */
-  private async pass(cache: RaggedCache, join: RaggedCache | undefined, rows: Member[], ids: number[][], lora: Record<string, ResidentTensor>): Promise<Float32Array> {
+  private async pass(cache: RaggedCache, rows: Member[], ids: number[][], lora: Record<string, ResidentTensor>): Promise<Float32Array> {
     this.inPass = true;
     try {
       const session = await this.session;
       const S = ids[0]!.length;
       const positions = rows.flatMap((m) => Array.from({ length: S }, (_, i) => m.length + i));
       const feeds: Record<string, HostTensor | ResidentTensor> = {
-        ...cache.feeds(rows.map((m) => m.key), S, join),
+        ...cache.feeds(rows.map((m) => m.key)),
         ...lora,
         [io.inputIds]: { type: "int64", data: BigInt64Array.from(ids.flat(), BigInt), dims: [rows.length, S] },
         [batchIo.positions]: { type: "int64", data: BigInt64Array.from(positions, BigInt), dims: [rows.length, S] },
       };
-      const { outputs, kept } = await session.run(feeds, cache.presents);
-      cache.advance(kept, rows.flatMap((m) => Array<number>(S).fill(m.key)), positions, join);
+      const { outputs } = await session.run(feeds, KEEP_NONE);
+      cache.advance(outputs, rows.flatMap((m) => Array<number>(S).fill(m.key)));
       return outputs[io.logits]!.data as Float32Array;
     } finally {
       this.inPass = false;
@@ -312,6 +316,8 @@ export class Batcher {
     this.stacks = undefined;
   }
 }
+
+const KEEP_NONE: ReadonlySet<string> = new Set();
 
 function disposeAll(tensors: Record<string, ResidentTensor> | undefined): void {
   for (const t of Object.values(tensors ?? {})) t.dispose();

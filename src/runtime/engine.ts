@@ -100,15 +100,15 @@ export class Engine {
    * copy) and reads the file again only when it needs the weights: for DoRA preparation and the
    * DoRA session.
    *
-   * `batching` (default: on when the package has the batched graph and the backend can `read`):
+   * `batching` (default: on when the package has the batched graph and the backend can `read` and `write` tensors):
    * `generate()` batches concurrent requests, and the plain graph's session (for `forward`,
    * `sequence` and nothing else) is created only when first needed.
    */
   static async create(pkg: ModelPackage, opts: { backend?: EngineBackend; rereadWeights?: () => Promise<Uint8Array>; batching?: boolean } = {}): Promise<Engine> {
     const backend = opts.backend ?? (await (await import("./wasm-backend.ts")).wasmBackend());
     const weights = { path: pkg.manifest.files.weights.path, data: pkg.weights };
-    const canBatch = pkg.batchGraph !== undefined && backend.read !== undefined;
-    if (opts.batching && !canBatch) throw new Error("batching needs a package with model.batch.onnx and a backend that can read tensors back");
+    const canBatch = pkg.batchGraph !== undefined && backend.read !== undefined && backend.write !== undefined;
+    if (opts.batching && !canBatch) throw new Error("batching needs a package with model.batch.onnx and a backend that can read and write tensors in place");
     if (opts.batching ?? canBatch) return new Engine(pkg, backend, { batch: await backend.createSession(pkg.batchGraph!, weights) }, opts.rereadWeights);
     return new Engine(pkg, backend, { plain: await backend.createSession(pkg.graph, weights) }, opts.rereadWeights);
   }

@@ -181,26 +181,22 @@ export const io = {
 /**
  * The batched graph's inputs besides those of `io` (src/builder/batch-graph.ts): `input_ids`
  * `[B, S]`, one sequence per row, and
- * - `positions` int64 `[B, S]`: each token's position in its own sequence (RoPE, causality)
- * - `past_positions` int64 `[P + J]`: each cache column's position in its sequence
- * - `row_columns` int64 `[B, L]`: for each row, the indices into `present` of its own columns (past,
- *   join, then its new ones) in position order, padded to the longest row; `row_lengths` int64 `[B]`
- *   how many of them are real
- * - `past.{l}.key|value` `[kv_heads, P, head_dim]` is every row's cache, ragged; `join.{l}.key|value`
- *   `[kv_heads, J, head_dim]` a joining row's cache (J = 0 when none joins); `present` is past, join,
- *   then the N = B·S new columns in token order, and `past_positions` describes past then join
+ * - `positions` int64 `[B, S]`: each token's position in its own sequence (RoPE)
+ * - `row_columns` int64 `[B, L]`: for each row, the indices into the cache buffer of its own past
+ *   columns in position order, padded to the longest row; `row_lengths` int64 `[B]` how many of them
+ *   are real
+ * - `past.{l}.key|value` `[kv_heads, C, head_dim]`: every row's cache, ragged, in one buffer the
+ *   graph only reads (unused columns are never gathered); `present.{l}.key|value` `[kv_heads, N,
+ *   head_dim]`: the N = B·S new columns in token order, which the host writes into the buffer
  * - `lora_rows` int64 `[B']`: the rows that carry an adapter; `lora.{l}.{group}.A` `[B', in, r]`,
  *   `.B` `[B', r, out]`: their adapters in that order, zero-padded to the largest rank
  * - `logits` `[B, vocab]`: each row's last position
  */
 export const batchIo = {
   positions: "positions",
-  pastPositions: "past_positions",
   rowColumns: "row_columns",
   rowLengths: "row_lengths",
   loraRows: "lora_rows",
-  joinKey: (l: number) => `join.${l}.key`,
-  joinValue: (l: number) => `join.${l}.value`,
 } as const;
 
 /** Parse and validate a manifest read from outside (a package on disk, R2, a bundle). */

@@ -47,6 +47,10 @@ export function nodeBackend(opts: NodeBackendOptions = {}): EngineBackend {
       if (!(t instanceof NodeTensor)) throw new Error("this tensor is resident on another backend");
       return t.tensor as unknown as HostTensor;
     },
+    write(t, offset, data) {
+      if (!(t instanceof NodeTensor)) throw new Error("this tensor is resident on another backend");
+      t.write(offset, data);
+    },
     memory: () => ({ residentBytes: process.memoryUsage().rss, tensorBytes: NodeTensor.liveBytes }),
   };
 }
@@ -66,6 +70,13 @@ class NodeTensor implements ResidentTensor {
   get tensor(): ort.Tensor {
     if (!this.#tensor) throw new Error("this tensor was disposed");
     return this.#tensor;
+  }
+
+  /** ORT reads the JS array in place, so a write is seen by the next run. */
+  write(offset: number, data: Float32Array): void {
+    const values = this.tensor.data;
+    if (!(values instanceof Float32Array) || offset < 0 || offset + data.length > values.length) throw new RangeError(`cannot write ${data.length} floats at ${offset} into a ${this.tensor.type} tensor of ${values.length}`);
+    values.set(data, offset);
   }
 
   dispose(): void {

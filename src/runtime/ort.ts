@@ -265,6 +265,17 @@ export class HeapTensor {
     return copyOut(this.handle);
   }
 
+  /**
+   * Overwrite float32 values from element `offset` on, in the heap where ORT reads them. Only a
+   * tensor copied in (`from`) owns its data; an output ORT allocated is read-only here.
+   */
+  write(offset: number, values: Float32Array): void {
+    if (this.#handle === 0) throw new Error("this HeapTensor was disposed");
+    if (this.#data === 0 || this.type !== "float32") throw new Error("only a float32 HeapTensor made by HeapTensor.from can be written");
+    if (offset < 0 || 4 * (offset + values.length) > this.byteLength) throw new RangeError(`cannot write ${values.length} floats at ${offset} into ${this.byteLength} bytes`);
+    new Float32Array(wasmMemory!.buffer, this.#data + 4 * offset, values.length).set(values);
+  }
+
   /** Free it. Idempotent. */
   dispose(): void {
     if (this.#handle === 0) return;

@@ -1,170 +1,205 @@
 /**
- * The KV cache of many sequences in one tensor per layer, ragged (the batched graph's layout,
- * src/builder/batch-graph.ts): `[kv_heads, P, head_dim]` where each of the P columns belongs to
- * one sequence (`rows`) at one position (`positions`). A pass appends its new columns at the end;
- * a sequence leaves by dropping its columns, which frees their memory at once. Resident in the
- * backend between passes; only dropping columns, and joining several sequences' caches at once, read
- * it back (the backend's `read`).
+ * The KV cache of many sequences in one buffer per layer, ragged (the batched graph's layout,
+ * src/builder/batch-graph.ts): `[kv_heads, C, head_dim]` where each used column belongs to one
+ * sequence at one position, in any order. A pass reads it and outputs only its N new columns; the
+ * host writes them into free columns in place (`EngineBackend.write`), so a step copies N columns,
+ * not the cache. Resident in the backend between passes.
+ *
+ * Memory: the buffer grows with headroom (a quarter of the used columns, at least 64), never beyond
+ * `limit` (the columns the sequences in it may reach: what admission control charged), and shrinks
+ * to the used columns when sequences leave, so a leaver's memory is freed at once. Growing,
+ * shrinking and joining another cache's sequences read the buffer back and write a new one.
  *
  * @example
  * const cache = new RaggedCache(backend, arch);
- * const { logits, kept } = await session.run({ ...cache.feeds(rowKeys, 1), ...rest }, cache.presents);
- * cache.advance(kept, newRows, newPositions);
+ * const { outputs } = await session.run({ ...cache.feeds(rowKeys, 1), ...rest }, new Set());
+ * cache.advance(outputs, rowKeys);
  */
 import type { EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
 import { batchIo, io, type Architecture } from "./manifest.ts";
 
+/** Growth headroom: a quarter of the used columns, at least this many. */
+const MIN_HEADROOM = 64;
+
 export class RaggedCache {
-  /** the sequence key of each column */
-  rows: number[] = [];
-  /** each column's position in its sequence */
-  positions: number[] = [];
-  readonly presents: ReadonlySet<string>;
-  private past: Record<string, ResidentTensor> | undefined;
+  /** Most columns the buffer may hold (the reservations of the sequences in it); unbounded by default. */
+  limit = Infinity;
+  /** each sequence's columns, in position order */
+  private readonly columnsOf = new Map<number, number[]>();
+  /** free columns of the buffer, lowest first once sorted */
+  private free: number[] = [];
+  private capacity = 0;
+  /** per layer: [key, value] buffers `[KV, capacity, hd]` */
+  private buffers: Array<[ResidentTensor, ResidentTensor]> | undefined;
   private readonly backend: EngineBackend;
   private readonly layers: number;
   private readonly kvHeads: number;
   private readonly headDim: number;
 
   constructor(backend: EngineBackend, arch: Architecture) {
+    if (!backend.read || !backend.write) throw new Error(`the ${backend.name} backend cannot read and write tensors in place`);
     this.backend = backend;
     this.layers = arch.num_hidden_layers;
     this.kvHeads = arch.num_key_value_heads;
     this.headDim = arch.head_dim;
-    this.presents = new Set(this.pairs().map(([, present]) => present));
   }
 
+  /** Columns in use. */
   get columns(): number {
-    return this.rows.length;
+    return this.capacity - this.free.length;
   }
 
   /** Bytes the cache holds in the backend. */
   get bytes(): number {
-    return this.past ? Object.values(this.past).reduce((n, t) => n + t.byteLength, 0) : 0;
+    return this.buffers ? 2 * this.layers * this.kvHeads * this.capacity * this.headDim * 4 : 0;
+  }
+
+  /** The sequences in the cache. */
+  get keys(): number[] {
+    return [...this.columnsOf.keys()];
   }
 
   /**
-   * The pass's cache inputs: this cache as `past`, and `join` (another sequence's own cache, or
-   * none) as `join`, with `past_positions` describing both, in that order; and for the pass's rows
-   * (`rowKeys`, each feeding `S` new tokens after them) `row_columns`/`row_lengths`: the columns of
-   * `present` (past, join, new) that belong to each row, in order, padded to the longest.
+   * The pass's cache inputs for its rows (`rowKeys`, in order): the buffers as `past`, and each
+   * row's own columns (`row_columns`, padded to the longest row, `row_lengths`).
    */
-  feeds(rowKeys: readonly number[], S: number, join?: RaggedCache): Record<string, HostTensor | ResidentTensor> {
-    const columns = new Map<number, number[]>(rowKeys.map((k) => [k, []]));
-    const owners = [...this.rows, ...(join?.rows ?? []), ...rowKeys.flatMap((k) => Array<number>(S).fill(k))];
-    owners.forEach((k, j) => columns.get(k)?.push(j));
-    const L = Math.max(...rowKeys.map((k) => columns.get(k)!.length));
+  feeds(rowKeys: readonly number[]): Record<string, HostTensor | ResidentTensor> {
+    const own = rowKeys.map((k) => this.columnsOf.get(k) ?? []);
+    const L = Math.max(0, ...own.map((c) => c.length));
     const rowColumns = new BigInt64Array(rowKeys.length * L); // padding points at column 0, masked
-    rowKeys.forEach((k, b) => columns.get(k)!.forEach((j, i) => (rowColumns[b * L + i] = BigInt(j))));
+    own.forEach((cols, b) => cols.forEach((j, i) => (rowColumns[b * L + i] = BigInt(j))));
     const feeds: Record<string, HostTensor | ResidentTensor> = {
-      [batchIo.pastPositions]: int64([...this.positions, ...(join?.positions ?? [])]),
       [batchIo.rowColumns]: { type: "int64", data: rowColumns, dims: [rowKeys.length, L] },
-      [batchIo.rowLengths]: int64(rowKeys.map((k) => columns.get(k)!.length)),
+      [batchIo.rowLengths]: { type: "int64", data: BigInt64Array.from(own, (c) => BigInt(c.length)), dims: [rowKeys.length] },
     };
     for (let l = 0; l < this.layers; l++) {
-      feeds[io.pastKey(l)] = this.past?.[io.pastKey(l)] ?? this.empty();
-      feeds[io.pastValue(l)] = this.past?.[io.pastValue(l)] ?? this.empty();
-      feeds[batchIo.joinKey(l)] = join?.past?.[io.pastKey(l)] ?? this.empty();
-      feeds[batchIo.joinValue(l)] = join?.past?.[io.pastValue(l)] ?? this.empty();
+      feeds[io.pastKey(l)] = this.buffers?.[l]![0] ?? this.empty();
+      feeds[io.pastValue(l)] = this.buffers?.[l]![1] ?? this.empty();
     }
     return feeds;
   }
 
-  /** After a pass: its kept `present`s become the past (absorbing `join`, which is then emptied). */
-  advance(kept: Record<string, ResidentTensor>, newRows: readonly number[], newPositions: readonly number[], join?: RaggedCache): void {
-    this.disposePast();
-    this.past = Object.fromEntries(this.pairs().map(([past, present]) => [past, kept[present]!]));
-    if (join) {
-      this.rows.push(...join.rows);
-      this.positions.push(...join.positions);
-      join.dispose();
+  /** After a pass: its `present` outputs (`[KV, N, hd]`, token order) go into free columns; `tokenKeys[t]` owns token t. */
+  advance(outputs: Record<string, HostTensor>, tokenKeys: readonly number[]): void {
+    const N = tokenKeys.length;
+    if (N === 0) return;
+    this.reserve(N);
+    const slots = this.take(N);
+    for (let l = 0; l < this.layers; l++) {
+      for (const [side, name] of [[0, io.presentKey(l)], [1, io.presentValue(l)]] as const) {
+        const data = outputs[name]?.data;
+        if (!(data instanceof Float32Array) || data.length !== this.kvHeads * N * this.headDim) throw new Error(`output '${name}' is not [${this.kvHeads}, ${N}, ${this.headDim}] float32`);
+        this.writeColumns(this.buffers![l]![side], data, N, slots);
+      }
     }
-    this.rows.push(...newRows);
-    this.positions.push(...newPositions);
+    tokenKeys.forEach((k, t) => {
+      const cols = this.columnsOf.get(k);
+      if (cols) cols.push(slots[t]!);
+      else this.columnsOf.set(k, [slots[t]!]);
+    });
   }
 
-  /** Move `other`'s columns after this cache's (read back, concatenated, uploaded); `other` is emptied. */
+  /** Move `other`'s sequences into this cache (their columns copied in, in order); `other` is emptied. */
   append(other: RaggedCache): void {
-    if (!other.past) return;
-    if (!this.past) {
-      [this.past, other.past] = [other.past, undefined];
-    } else {
-      const read = this.readFn();
-      const [P, Q, hd] = [this.rows.length, other.rows.length, this.headDim];
-      this.replacePast((name, t) => {
-        const a = read(t).data as Float32Array; // [KV, P, hd]
-        const b = read(other.past![name]!).data as Float32Array; // [KV, Q, hd]
-        const out = new Float32Array(this.kvHeads * (P + Q) * hd);
-        for (let h = 0; h < this.kvHeads; h++) {
-          out.set(a.subarray(h * P * hd, (h + 1) * P * hd), h * (P + Q) * hd);
-          out.set(b.subarray(h * Q * hd, (h + 1) * Q * hd), (h * (P + Q) + P) * hd);
-        }
-        return { data: out, columns: P + Q };
-      });
+    if (!other.buffers || other.columns === 0) return other.dispose();
+    const moving = [...other.columnsOf.entries()];
+    const n = other.columns;
+    this.reserve(n);
+    const slots = this.take(n);
+    const order = moving.flatMap(([, cols]) => cols); // other's columns in the order they land in `slots`
+    for (let l = 0; l < this.layers; l++) {
+      for (const side of [0, 1] as const) {
+        const src = this.read(other.buffers[l]![side]);
+        this.writeColumns(this.buffers![l]![side], gatherColumns(src, this.kvHeads, other.capacity, this.headDim, order), n, slots);
+      }
     }
-    this.rows.push(...other.rows);
-    this.positions.push(...other.positions);
+    let at = 0;
+    for (const [k, cols] of moving) {
+      this.columnsOf.set(k, slots.slice(at, at + cols.length));
+      at += cols.length;
+    }
     other.dispose();
   }
 
-  /** Drop the columns of the sequences in `keys`: read back, keep the rest, upload again. */
+  /** Drop the columns of the sequences in `keys`; the buffer shrinks to the columns left (their memory is freed now). */
   drop(keys: ReadonlySet<number>): void {
-    const keep = this.rows.flatMap((k, j) => (keys.has(k) ? [] : [j]));
-    if (keep.length === this.rows.length) return;
-    if (keep.length === 0 || !this.past) return this.dispose();
-    const read = this.readFn();
-    const [P, hd] = [this.rows.length, this.headDim];
-    this.replacePast((_, t) => {
-      const data = read(t).data as Float32Array; // [KV, P, hd]
-      const out = new Float32Array(this.kvHeads * keep.length * hd);
-      for (let h = 0; h < this.kvHeads; h++) {
-        keep.forEach((j, i) => out.set(data.subarray((h * P + j) * hd, (h * P + j + 1) * hd), (h * keep.length + i) * hd));
-      }
-      return { data: out, columns: keep.length };
-    });
-    this.rows = keep.map((j) => this.rows[j]!);
-    this.positions = keep.map((j) => this.positions[j]!);
-  }
-
-  /** Every past tensor rewritten in JS and uploaded again; the old ones freed. */
-  private replacePast(rewrite: (name: string, t: ResidentTensor) => { data: Float32Array; columns: number }): void {
-    const next: Record<string, ResidentTensor> = {};
-    try {
-      for (const [name, t] of Object.entries(this.past!)) {
-        const { data, columns } = rewrite(name, t);
-        next[name] = this.backend.upload({ type: "float32", data, dims: [this.kvHeads, columns, this.headDim] });
-      }
-    } catch (e) {
-      for (const t of Object.values(next)) t.dispose();
-      throw e;
-    }
-    this.disposePast();
-    this.past = next;
-  }
-
-  private readFn(): (t: ResidentTensor) => HostTensor {
-    const read = this.backend.read;
-    if (!read) throw new Error(`the ${this.backend.name} backend cannot read tensors back`);
-    return (t) => read.call(this.backend, t);
+    let dropped = false;
+    for (const k of keys) dropped = this.columnsOf.delete(k) || dropped;
+    if (!dropped) return;
+    if (this.columnsOf.size === 0) return this.dispose();
+    this.rebuild(0);
   }
 
   /** Free everything; the cache is empty again. Idempotent. */
   dispose(): void {
-    this.disposePast();
-    this.past = undefined;
-    this.rows = [];
-    this.positions = [];
+    this.disposeBuffers();
+    this.buffers = undefined;
+    this.columnsOf.clear();
+    this.free = [];
+    this.capacity = 0;
   }
 
-  private disposePast() {
-    if (this.past) for (const t of Object.values(this.past)) t.dispose();
+  /** Make room for `n` more columns: grow (with headroom, within `limit`) when the free ones are too few. */
+  private reserve(n: number): void {
+    if (this.free.length >= n) return;
+    const used = this.columns;
+    const headroom = Math.max(MIN_HEADROOM, Math.ceil(used / 4));
+    this.rebuild(Math.max(n, Math.min(n + headroom, this.limit - used)));
   }
 
-  private pairs(): Array<[string, string]> {
-    return Array.from({ length: this.layers }, (_, l): Array<[string, string]> => [
-      [io.pastKey(l), io.presentKey(l)],
-      [io.pastValue(l), io.presentValue(l)],
-    ]).flat();
+  /** A new buffer holding the used columns packed at the front (each sequence's in order) and `spare` free ones. */
+  private rebuild(spare: number): void {
+    const order = [...this.columnsOf.values()].flat();
+    const C = order.length + spare;
+    const next: Array<[ResidentTensor, ResidentTensor]> = [];
+    try {
+      for (let l = 0; l < this.layers; l++) {
+        const pair = ([0, 1] as const).map((side) => {
+          const data = this.buffers && order.length ? gatherColumns(this.read(this.buffers[l]![side]), this.kvHeads, this.capacity, this.headDim, order, C) : new Float32Array(this.kvHeads * C * this.headDim);
+          return this.backend.upload({ type: "float32", data, dims: [this.kvHeads, C, this.headDim] });
+        });
+        next.push(pair as [ResidentTensor, ResidentTensor]);
+      }
+    } catch (e) {
+      for (const pair of next) for (const t of pair) t.dispose();
+      throw e;
+    }
+    this.disposeBuffers();
+    this.buffers = next;
+    this.capacity = C;
+    let at = 0;
+    for (const [k, cols] of this.columnsOf) {
+      this.columnsOf.set(k, cols.map((_, i) => at + i));
+      at += cols.length;
+    }
+    this.free = Array.from({ length: spare }, (_, i) => at + i);
+  }
+
+  /** `n` free columns, lowest first (consecutive ones let `writeColumns` copy runs). */
+  private take(n: number): number[] {
+    this.free.sort((a, b) => a - b);
+    return this.free.splice(0, n);
+  }
+
+  /** Write `data` `[KV, n, hd]` into columns `slots` of `target` `[KV, capacity, hd]`, one write per head and run of consecutive slots. */
+  private writeColumns(target: ResidentTensor, data: Float32Array, n: number, slots: readonly number[]): void {
+    const hd = this.headDim;
+    for (let h = 0; h < this.kvHeads; h++) {
+      for (let t = 0; t < n; ) {
+        let run = 1;
+        while (t + run < n && slots[t + run] === slots[t]! + run) run++;
+        this.backend.write!(target, (h * this.capacity + slots[t]!) * hd, data.subarray((h * n + t) * hd, (h * n + t + run) * hd));
+        t += run;
+      }
+    }
+  }
+
+  private read(t: ResidentTensor): Float32Array {
+    return this.backend.read!(t).data as Float32Array;
+  }
+
+  private disposeBuffers() {
+    for (const pair of this.buffers ?? []) for (const t of pair) t.dispose();
   }
 
   private empty(): HostTensor {
@@ -172,6 +207,16 @@ export class RaggedCache {
   }
 }
 
-function int64(values: readonly number[]): HostTensor {
-  return { type: "int64", data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [values.length] };
+/** Columns `order` of `src` `[KV, C, hd]` as `[KV, width, hd]` (the rest zero), width = order.length unless given. */
+function gatherColumns(src: Float32Array, KV: number, C: number, hd: number, order: readonly number[], width = order.length): Float32Array {
+  const out = new Float32Array(KV * width * hd);
+  for (let h = 0; h < KV; h++) {
+    for (let i = 0; i < order.length; ) {
+      let run = 1;
+      while (i + run < order.length && order[i + run] === order[i]! + run) run++;
+      out.set(src.subarray((h * C + order[i]!) * hd, (h * C + order[i]! + run) * hd), (h * width + i) * hd);
+      i += run;
+    }
+  }
+  return out;
 }

@@ -25,6 +25,10 @@ const WASM_BACKEND: EngineBackend = {
     if (!(tensor instanceof HeapTensor)) throw new Error("this tensor is resident on another backend");
     return tensor.read() as HostTensor;
   },
+  write(tensor, offset, data) {
+    if (!(tensor instanceof HeapTensor)) throw new Error("this tensor is resident on another backend");
+    tensor.write(offset, data);
+  },
   memory: () => ({ residentBytes: wasmHeapBytes(), tensorBytes: heapTensorBytes() }),
 };
 
