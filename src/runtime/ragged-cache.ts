@@ -1,18 +1,19 @@
 /**
  * The KV cache of many sequences in one buffer per layer, ragged (the batched graph's layout,
  * src/builder/batch-graph.ts): `[kv_heads, C, head_dim]` where each used column belongs to one
- * sequence at one position, in any order. A pass reads it and outputs only its N new columns; the
- * host writes them into free columns in place (`EngineBackend.write`), so a step copies N columns,
- * not the cache. Resident in the backend between passes.
+ * sequence at one position, interleaved across sequences. A pass reads it and outputs only its N new
+ * columns; the host writes them after the used ones in place (`EngineBackend.write`), so a step
+ * copies N columns, not the cache. Resident in the backend between passes.
  *
  * Memory: the buffer grows with headroom (a quarter of the used columns, at least 64), never beyond
  * `limit` (the columns the sequences in it may reach: what admission control charged), and shrinks
- * to the used columns when sequences leave, so a leaver's memory is freed at once. Growing,
- * shrinking and joining another cache's sequences read the buffer back and write a new one.
+ * to the used columns when sequences leave, so a leaver's memory is freed at once. Growing and
+ * shrinking read the buffer back and write a new one with the used columns packed at the front;
+ * a joining cache's columns are read back and written after them.
  *
  * @example
  * const cache = new RaggedCache(backend, arch);
- * const { outputs } = await session.run({ ...cache.feeds(rowKeys, 1), ...rest }, new Set());
+ * const { outputs } = await session.run({ ...cache.feeds(rowKeys), ...rest }, new Set());
  * cache.advance(outputs, rowKeys);
  */
 import type { EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
@@ -26,8 +27,8 @@ export class RaggedCache {
   limit = Infinity;
   /** each sequence's columns, in position order */
   private readonly columnsOf = new Map<number, number[]>();
-  /** free columns of the buffer, lowest first once sorted */
-  private free: number[] = [];
+  /** columns in use: always the first ones (growing and shrinking pack them), the rest are free */
+  private used = 0;
   private capacity = 0;
   /** per layer: [key, value] buffers `[KV, capacity, hd]` */
   private buffers: Array<[ResidentTensor, ResidentTensor]> | undefined;
@@ -46,17 +47,12 @@ export class RaggedCache {
 
   /** Columns in use. */
   get columns(): number {
-    return this.capacity - this.free.length;
+    return this.used;
   }
 
   /** Bytes the cache holds in the backend. */
   get bytes(): number {
     return this.buffers ? 2 * this.layers * this.kvHeads * this.capacity * this.headDim * 4 : 0;
-  }
-
-  /** The sequences in the cache. */
-  get keys(): number[] {
-    return [...this.columnsOf.keys()];
   }
 
   /**
@@ -83,19 +79,18 @@ export class RaggedCache {
   advance(outputs: Record<string, HostTensor>, tokenKeys: readonly number[]): void {
     const N = tokenKeys.length;
     if (N === 0) return;
-    this.reserve(N);
-    const slots = this.take(N);
+    const start = this.take(N);
     for (let l = 0; l < this.layers; l++) {
       for (const [side, name] of [[0, io.presentKey(l)], [1, io.presentValue(l)]] as const) {
         const data = outputs[name]?.data;
         if (!(data instanceof Float32Array) || data.length !== this.kvHeads * N * this.headDim) throw new Error(`output '${name}' is not [${this.kvHeads}, ${N}, ${this.headDim}] float32`);
-        this.writeColumns(this.buffers![l]![side], data, N, slots);
+        this.writeColumns(this.buffers![l]![side], data, N, start);
       }
     }
     tokenKeys.forEach((k, t) => {
       const cols = this.columnsOf.get(k);
-      if (cols) cols.push(slots[t]!);
-      else this.columnsOf.set(k, [slots[t]!]);
+      if (cols) cols.push(start + t);
+      else this.columnsOf.set(k, [start + t]);
     });
   }
 
@@ -104,18 +99,17 @@ export class RaggedCache {
     if (!other.buffers || other.columns === 0) return other.dispose();
     const moving = [...other.columnsOf.entries()];
     const n = other.columns;
-    this.reserve(n);
-    const slots = this.take(n);
-    const order = moving.flatMap(([, cols]) => cols); // other's columns in the order they land in `slots`
+    const start = this.take(n);
+    const order = moving.flatMap(([, cols]) => cols); // other's columns in the order they land from `start` on
     for (let l = 0; l < this.layers; l++) {
       for (const side of [0, 1] as const) {
         const src = this.read(other.buffers[l]![side]);
-        this.writeColumns(this.buffers![l]![side], gatherColumns(src, this.kvHeads, other.capacity, this.headDim, order), n, slots);
+        this.writeColumns(this.buffers![l]![side], gatherColumns(src, this.kvHeads, other.capacity, this.headDim, order), n, start);
       }
     }
-    let at = 0;
+    let at = start;
     for (const [k, cols] of moving) {
-      this.columnsOf.set(k, slots.slice(at, at + cols.length));
+      this.columnsOf.set(k, cols.map((_, i) => at + i));
       at += cols.length;
     }
     other.dispose();
@@ -135,16 +129,18 @@ export class RaggedCache {
     this.disposeBuffers();
     this.buffers = undefined;
     this.columnsOf.clear();
-    this.free = [];
+    this.used = 0;
     this.capacity = 0;
   }
 
-  /** Make room for `n` more columns: grow (with headroom, within `limit`) when the free ones are too few. */
-  private reserve(n: number): void {
-    if (this.free.length >= n) return;
-    const used = this.columns;
-    const headroom = Math.max(MIN_HEADROOM, Math.ceil(used / 4));
-    this.rebuild(Math.max(n, Math.min(n + headroom, this.limit - used)));
+  /** The first of `n` free columns, taken: the buffer grows first (with headroom, within `limit`) when too few are free. */
+  private take(n: number): number {
+    if (this.capacity - this.used < n) {
+      const headroom = Math.max(MIN_HEADROOM, Math.ceil(this.used / 4));
+      this.rebuild(Math.max(n, Math.min(n + headroom, this.limit - this.used)));
+    }
+    this.used += n;
+    return this.used - n;
   }
 
   /** A new buffer holding the used columns packed at the front (each sequence's in order) and `spare` free ones. */
@@ -172,26 +168,13 @@ export class RaggedCache {
       this.columnsOf.set(k, cols.map((_, i) => at + i));
       at += cols.length;
     }
-    this.free = Array.from({ length: spare }, (_, i) => at + i);
+    this.used = at;
   }
 
-  /** `n` free columns, lowest first (consecutive ones let `writeColumns` copy runs). */
-  private take(n: number): number[] {
-    this.free.sort((a, b) => a - b);
-    return this.free.splice(0, n);
-  }
-
-  /** Write `data` `[KV, n, hd]` into columns `slots` of `target` `[KV, capacity, hd]`, one write per head and run of consecutive slots. */
-  private writeColumns(target: ResidentTensor, data: Float32Array, n: number, slots: readonly number[]): void {
+  /** Write `data` `[KV, n, hd]` into columns `start`… of `target` `[KV, capacity, hd]`, one write per head. */
+  private writeColumns(target: ResidentTensor, data: Float32Array, n: number, start: number): void {
     const hd = this.headDim;
-    for (let h = 0; h < this.kvHeads; h++) {
-      for (let t = 0; t < n; ) {
-        let run = 1;
-        while (t + run < n && slots[t + run] === slots[t]! + run) run++;
-        this.backend.write!(target, (h * this.capacity + slots[t]!) * hd, data.subarray((h * n + t) * hd, (h * n + t + run) * hd));
-        t += run;
-      }
-    }
+    for (let h = 0; h < this.kvHeads; h++) this.backend.write!(target, (h * this.capacity + start) * hd, data.subarray(h * n * hd, (h + 1) * n * hd));
   }
 
   private read(t: ResidentTensor): Float32Array {
