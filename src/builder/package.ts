@@ -123,7 +123,12 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
     name: o.name,
     architecture: o.arch,
     parameters: parameterCount(o.weights),
-    quantization: { weights: o.format, scheme: schemeOf(o), ...(o.format === "int4" || o.int8Activations === "block" ? { block_size: o.blockSize ?? 32 } : {}) },
+    quantization: {
+      weights: o.format,
+      scheme: schemeOf(o),
+      ...(o.format === "int4" || o.int8Activations === "block" ? { block_size: o.blockSize ?? 32 } : {}),
+      ...(o.format === "int4" ? { activations: o.int4Activations === "block" ? "int8" : "fp32" } : {}),
+    },
     lora: { targets: [...PROJECTIONS], max_rank: o.maxRank ?? 64, ...(o.dora ? { dora_graph: "model.dora.onnx" } : {}) },
     files: {
       graph: entry("model.onnx"),

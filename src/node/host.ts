@@ -14,6 +14,7 @@ import { createAppDeps } from "../app-deps.ts";
 import { AdapterCache } from "../adapters/cache.ts";
 import { Engine } from "../runtime/engine.ts";
 import { loadModelPackage, readPackageFile } from "../runtime/model-package.ts";
+import { computesInFloat32 } from "../runtime/manifest.ts";
 import { readBaseWeight } from "../runtime/base-weights.ts";
 import type { EngineBackend } from "../runtime/backend.ts";
 import { nodeBackend } from "../runtime/node-backend.ts";
@@ -50,8 +51,10 @@ export type NodeHostOptions = {
   routerPath?: string;
   /**
    * Batch concurrent requests' decode steps (src/runtime/batcher.ts; the package needs
-   * model.batch.onnx). Default off: in int8 a batched request's tokens differ from its one-by-one
-   * run at the level of activation-quantization noise (README "Batching").
+   * model.batch.onnx). Default: on where batching changes no text — packages that compute on
+   * float32 activations (`computesInFloat32`: fp32, and int4 like `models/smollm2-135m`); off with
+   * int8 activations, where a batched request's tokens differ from its one-by-one run at the level
+   * of quantization noise (README "Batching").
    */
   batching?: boolean;
 };
@@ -92,7 +95,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
   const pkg = await loadModelPackage(readModelFile);
   const readWeights = () => readPackageFile(readModelFile, pkg.manifest.files.weights);
   // the JS copy of the weights goes once the backend has them; DoRA reads the file again
-  const engine = await Engine.create(pkg, { backend: o.backend ?? nodeBackend(), rereadWeights: readWeights, batching: o.batching ?? false });
+  const engine = await Engine.create(pkg, { backend: o.backend ?? nodeBackend(), rereadWeights: readWeights, batching: o.batching ?? (pkg.manifest.files.batch_graph !== undefined && computesInFloat32(pkg.manifest.quantization)) });
   const base: UploadBase = {
     manifest: pkg.manifest,
     baseId: pkg.baseId,

@@ -37,7 +37,9 @@ Options (environment variable in brackets):
   --blobs <dir>      adapter blob directory [LORA_EDGE_BLOBS] (default <data>/blobs; may be shared storage)
   --no-seed          do not seed an empty registry with the model's domain adapters [SEED_DEMO_ADAPTERS=false]
   --batching         batch concurrent requests' decode steps into one pass [LORA_EDGE_BATCHING=true]
-                     (the model package needs model.batch.onnx; README "Batching")
+  --no-batching      one request's step at a time [LORA_EDGE_BATCHING=false]; default: batched where
+                     that changes no text (a model.batch.onnx and float32 activations: fp32, int4 like
+                     the default model), one at a time for int8 (README "Batching")
   --grace <ms>       on SIGTERM, how long requests in flight may run on [LORA_EDGE_GRACE_MS] (default 30000)
   -h, --help         this text
 
@@ -55,7 +57,7 @@ function parse() {
     options: {
       model: { type: "string" }, "browser-model": { type: "string" }, port: { type: "string" }, host: { type: "string" }, threads: { type: "string" },
       data: { type: "string" }, db: { type: "string" }, blobs: { type: "string" }, "no-seed": { type: "boolean" },
-      grace: { type: "string" }, batching: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      grace: { type: "string" }, batching: { type: "boolean" }, "no-batching": { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -82,7 +84,7 @@ function parse() {
     blobDir: values.blobs ?? env.LORA_EDGE_BLOBS ?? join(data, "blobs"),
     seed: !values["no-seed"] && env.SEED_DEMO_ADAPTERS !== "false",
     graceMs: int("grace", values.grace ?? env.LORA_EDGE_GRACE_MS, 30_000, 0),
-    batching: values.batching ?? env.LORA_EDGE_BATCHING === "true",
+    batching: values.batching ? true : values["no-batching"] ? false : env.LORA_EDGE_BATCHING ? env.LORA_EDGE_BATCHING === "true" : undefined,
   };
 }
 
@@ -95,7 +97,7 @@ const host = await openNodeHost({
   dbPath: config.dbPath,
   blobDir: config.blobDir,
   backend: nodeBackend({ threads: config.threads }),
-  batching: config.batching,
+  ...(config.batching !== undefined ? { batching: config.batching } : {}),
   adminToken: process.env.ADMIN_TOKEN || undefined,
 }).catch((err: Error) => fail(`cannot serve ${config.model}: ${err.message}`));
 const name = host.base.manifest.name;
@@ -109,7 +111,7 @@ if (!site.ok) process.stderr.write(`lora-edge: the playground is not served: ${s
 const app = createApp(host.deps()).fetch;
 const server = await startServer(site.ok ? withSite(SITE_DIR, app) : app, { port: config.port, hostname: config.host }).catch((err: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${err.message}`));
 process.stderr.write(
-  `lora-edge: serving ${name} (${basename(resolve(config.model))}, ${host.base.manifest.quantization.weights}) on onnxruntime-node with ${config.threads} thread${config.threads > 1 ? "s" : ""} at ${server.url}` +
+  `lora-edge: serving ${name} (${basename(resolve(config.model))}, ${host.base.manifest.quantization.weights}) on onnxruntime-node with ${config.threads} thread${config.threads > 1 ? "s" : ""}${host.engine.batcher ? ", concurrent requests batched" : ""} at ${server.url}` +
     `${process.env.ADMIN_TOKEN ? "" : " (admin API closed: no ADMIN_TOKEN)"}\n`,
 );
 

@@ -24,7 +24,7 @@ describe("npm start (src/node/main.ts)", () => {
       void exited.then(() => reject(new Error(`exited early: ${log}`)));
     });
     expect(log).toMatch(/serving demo \(demo, int8\) on onnxruntime-node with 1 thread/);
-    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ status: "ok", model: "demo", engine: "node" });
+    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ status: "ok", model: "demo", engine: "node", batching: false }); // the demo is int8: one by one by default
     expect(((await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] }).data[0]!.id).toBe("demo");
 
     const res = await fetch(`${url}/v1/chat/completions`, {

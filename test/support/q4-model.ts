@@ -96,7 +96,7 @@ export function q4Checkpoint(seed = 7, embedStd = 0.1): Q4Checkpoint {
  * `int4-requantized` re-quantizes the floats (lossy), `int8` is the demo's format. The demo's
  * tokenizer; files in memory.
  */
-export function q4Package(ckpt: Q4Checkpoint, format: WeightFormat | "int4-requantized", o: { batch?: boolean; sha256?: string } = {}) {
+export function q4Package(ckpt: Q4Checkpoint, format: WeightFormat | "int4-requantized", o: { batch?: boolean; sha256?: string; int4Activations?: "fp32" | "block" } = {}) {
   const f = format === "int4-requantized" ? "int4" : format;
   return assembleModelPackage({
     name: "demo-q4",
@@ -105,6 +105,7 @@ export function q4Package(ckpt: Q4Checkpoint, format: WeightFormat | "int4-requa
     format: f,
     ...(format === "int4" ? { carried: ckpt.blocks } : {}),
     ...(o.batch ? { batch: true } : {}),
+    ...(o.int4Activations ? { int4Activations: o.int4Activations } : {}),
     source: { kind: "gguf", name: "demo-q4", sha256: o.sha256 ?? ckpt.sha256, tensor_types: { Q8_0: 1, Q4_1: Q4_ARCH.num_hidden_layers * 7 } },
     tokenizerJson: JSON.parse(readFileSync(`${DEMO}tokenizer.json`, "utf8")),
     tokenizerConfig: JSON.parse(readFileSync(`${DEMO}tokenizer_config.json`, "utf8")),

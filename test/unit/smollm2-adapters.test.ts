@@ -8,23 +8,16 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { composeAdapters } from "../../src/adapters/compose.ts";
-import { deserializePreparedAdapter } from "../../src/adapters/prepare.ts";
 import { parseSafetensors, toFloat32 } from "../../src/adapters/safetensors.ts";
-import { readLimits } from "../../src/pipeline/limits.ts";
-import { prepareUpload } from "../../src/registry/upload.ts";
 import { Engine } from "../../src/runtime/engine.ts";
 import { loadModelPackage } from "../../src/runtime/model-package.ts";
 import type { ChatMessage } from "../../src/runtime/tokenizer.ts";
 import { SEED_ADAPTER_DIRS } from "../../src/node/seed-adapters.ts";
 import { relL2 } from "../reference/llama64.ts";
-import { readSmollm2, smollm2Package } from "../support/smollm2.ts";
+import { readSmollm2, SHIPPED_ADAPTERS as ADAPTERS, shippedAdapterFeeds, smollm2Package } from "../support/smollm2.ts";
 
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = new URL("../fixtures/smollm2-adapters/", import.meta.url);
-const ADAPTERS = `${REPO}${SEED_ADAPTER_DIRS["smollm2-135m"]}`;
 const REGENERATE = "regenerate it with `.venv/bin/python training/make_smollm2_adapter_golden.py` (or $LORA_EDGE_VENV/bin/python; needs the training venv, `bash training/ci.sh`)";
 
 type Golden = {
@@ -62,12 +55,8 @@ describe(`the shipped SmolLM2 adapters (${SEED_ADAPTER_DIRS["smollm2-135m"]}) ag
   it.each(shipped)("%s: uploaded, stored and composed as served, logits within 1e-4 relative L2 of PEFT's; the adapter moves them far more than that", async (domain) => {
     const want = logits.get(domain);
     expect(want, `no golden logits for ${domain}: ${REGENERATE}`).toBeDefined();
-    const arch = engine.manifest.architecture;
-    const files = { config: new Uint8Array(readFileSync(`${ADAPTERS}/${domain}/adapter_config.json`)), weights: new Uint8Array(readFileSync(`${ADAPTERS}/${domain}/adapter_model.safetensors`)) };
-    const upload = await prepareUpload(`${domain}-demo`, files, engine, { maxRank: readLimits({}).MAX_ADAPTER_RANK });
-    const adapter = deserializePreparedAdapter(upload.prepared.bytes, arch, { baseId: engine.baseId });
-    const lora = composeAdapters(arch, [{ adapter, weight: 1 }], { maxRank: engine.manifest.lora.max_rank });
-    const V = arch.vocab_size;
+    const lora = await shippedAdapterFeeds(engine, domain);
+    const V = engine.manifest.architecture.vocab_size;
     const rows = toFloat32(want!);
     for (const [i, p] of golden.prompts.entries()) {
       const peft = rows.subarray(i * V, (i + 1) * V);

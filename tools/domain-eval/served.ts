@@ -36,7 +36,7 @@ export type ServedDomainAdapters = {
 };
 
 
-/** `batching`: the host's `--batching` (concurrent requests share decode steps; the package has model.batch.onnx). */
+/** `batching`: the host's `--batching`/`--no-batching` (concurrent requests share decode steps; the package has model.batch.onnx); default off, one question at a time. */
 export async function serveDomainAdapters(o: { modelDir?: string; threads?: number; batching?: boolean } = {}): Promise<ServedDomainAdapters> {
   const modelDir = o.modelDir ?? SMOLLM2_DIR;
   const packages = ensureDefaultPackages([modelDir], REPO);
