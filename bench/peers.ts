@@ -38,6 +38,7 @@ import { SMOLLM2, sha256File } from "../src/builder/smollm2.ts";
 import { Engine } from "../src/runtime/engine.ts";
 import { loadManifest, loadModelPackage, readPackageFile, type ModelPackage } from "../src/runtime/model-package.ts";
 import { nodeBackend } from "../src/runtime/node-backend.ts";
+import { bytesOf } from "../src/node/package-files.ts";
 import { createTokenizer, type ChatTokenizer } from "../src/runtime/tokenizer.ts";
 import { wasmHeapBytes } from "../src/runtime/ort.ts";
 import { wasmBackend } from "../src/runtime/wasm-backend.ts";
@@ -71,7 +72,7 @@ function promptIds(tokenizer: ChatTokenizer): number[] {
 
 /** A package, and how to read its weights again (so that engines can let the JS copy go). */
 async function loadPackage(dir: string): Promise<{ pkg: ModelPackage; reread: () => Promise<Uint8Array> }> {
-  const read = async (p: string) => new Uint8Array(await readFile(join(dir, p)));
+  const read = async (p: string) => bytesOf(await readFile(join(dir, p))); // no copy, as the Node host reads them
   const pkg = await loadModelPackage(read, { verify: false });
   const entry = pkg.manifest.files.weights; // not `pkg`: the closure outlives it
   return { pkg, reread: () => readPackageFile(read, entry) };

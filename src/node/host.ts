@@ -25,7 +25,7 @@ import { DomainRouter } from "../pipeline/routing.ts";
 import { SqlRegistry, type BlobStore } from "../registry/sql-registry.ts";
 import { openSqlite, type SqliteDatabase } from "../registry/sqlite.ts";
 import { openBlobDirectory } from "../registry/blob-directory.ts";
-import { packageFiles } from "./package-files.ts";
+import { bytesOf, packageFiles } from "./package-files.ts";
 import { seedAdapters, staleSeeds, type SeedAdapter } from "../registry/seed.ts";
 import type { UploadBase } from "../registry/upload.ts";
 
@@ -91,7 +91,7 @@ export function nodeLimits(env: Record<string, unknown>): Limits {
 
 /** Load the model, create the engine and open the registry. */
 export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
-  const readModelFile = async (p: string) => new Uint8Array(await readFile(join(o.modelDir, p)));
+  const readModelFile = async (p: string) => bytesOf(await readFile(join(o.modelDir, p)));
   const pkg = await loadModelPackage(readModelFile);
   const readWeights = () => readPackageFile(readModelFile, pkg.manifest.files.weights);
   // the JS copy of the weights goes once the backend has them; DoRA reads the file again

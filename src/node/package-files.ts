@@ -14,8 +14,18 @@ import type { PackageDeps } from "../deps.ts";
 import { loadManifest } from "../runtime/model-package.ts";
 import { parseRange } from "../routes/http-read.ts";
 
+/**
+ * A file's bytes as a plain Uint8Array over the Buffer's memory. Not `new Uint8Array(buffer)`: that
+ * copies, and the copy of the weights coexisted with the engine's while it was created (SmolLM2
+ * fp32: the host's peak RSS 2.00 → 1.64 GB, int4 0.65 → 0.53 GB). Not the Buffer itself: its
+ * `slice` is a view, where code written for Uint8Array expects a copy.
+ */
+export function bytesOf(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export async function packageFiles(dir: string, servedBaseId: string): Promise<PackageDeps> {
-  const index = await loadManifest(async (p) => new Uint8Array(await readFile(join(dir, p))));
+  const index = await loadManifest(async (p) => bytesOf(await readFile(join(dir, p))));
   if (index.baseId !== servedBaseId) {
     throw new Error(
       `the browser package in ${dir} (${index.manifest.name}, ${index.manifest.quantization.weights}) is not the served base: base identity ${index.baseId.slice(0, 12)}, served ${servedBaseId.slice(0, 12)} ` +
