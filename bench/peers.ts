@@ -90,11 +90,11 @@ async function speedChild(s: Setup, side: Side, rounds: number, steps: number) {
     tokenizer = tokenizerOf(pkg);
     const adapter = randomFeeds(pkg.manifest.architecture, 16);
     if (side === "wasm") {
-      const wasm = await Engine.create(pkg, { backend: await wasmBackend(), rereadWeights: reread });
+      const wasm = await Engine.create(pkg, { backend: await wasmBackend(), rereadWeights: reread, batching: false });
       lanes.push(engineLane("ours_wasm_1t", wasm), engineLane("ours_wasm_1t_r16", wasm, adapter));
     } else {
-      const n1 = await Engine.create(pkg, { backend: nodeBackend({ threads: 1 }), rereadWeights: reread });
-      const n2 = await Engine.create(pkg, { backend: nodeBackend({ threads: 2 }), rereadWeights: reread });
+      const n1 = await Engine.create(pkg, { backend: nodeBackend({ threads: 1 }), rereadWeights: reread, batching: false });
+      const n2 = await Engine.create(pkg, { backend: nodeBackend({ threads: 2 }), rereadWeights: reread, batching: false });
       lanes.push(engineLane("ours_node_1t", n1), engineLane("ours_node_1t_r16", n1, adapter), engineLane("ours_node_2t", n2));
     }
   }
@@ -176,8 +176,8 @@ async function memoryChild(kind: MemoryKind, s: Setup) {
   } else {
     const { pkg, reread } = await loadPackage(s.packageDir);
     ids = promptIds(tokenizerOf(pkg));
-    if (kind === "ours_wasm_1t") lane = engineLane(kind, await Engine.create(pkg, { backend: await wasmBackend(), rereadWeights: reread }));
-    if (kind === "ours_node_1t") lane = engineLane(kind, await Engine.create(pkg, { backend: nodeBackend({ threads: 1 }), rereadWeights: reread }));
+    if (kind === "ours_wasm_1t") lane = engineLane(kind, await Engine.create(pkg, { backend: await wasmBackend(), rereadWeights: reread, batching: false }));
+    if (kind === "ours_node_1t") lane = engineLane(kind, await Engine.create(pkg, { backend: nodeBackend({ threads: 1 }), rereadWeights: reread, batching: false }));
   }
   if (kind === "transformersjs_wasm_1t") lane = await transformersJsLane(kind, s.tjsDir!, DTYPE_FOR[s.format]!);
   if (kind === "llamacpp_1t") lane = await llamaCppLane(kind, await loadLlamaCpp(s.gguf!), 1, LLAMA_CONTEXT);
