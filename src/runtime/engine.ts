@@ -5,7 +5,7 @@
  * token in and its logits out. Where the graph runs is the backend's business (src/runtime/backend.ts:
  * WASM by default, onnxruntime-node in the Node host). Knows nothing of HTTP.
  *
- * With a package that has the batched graph (`model.batch.onnx`) and a backend that can read tensors
+ * Created with `batching: true`, a package that has the batched graph (`model.batch.onnx`) and a backend that can read tensors
  * back, `generate()` runs through the `Batcher` (src/runtime/batcher.ts): concurrent requests, each
  * with its own adapter, share one forward pass per decode step. DoRA requests run one by one on the
  * DoRA graph. Either way a caller sees the same events.
@@ -100,16 +100,19 @@ export class Engine {
    * copy) and reads the file again only when it needs the weights: for DoRA preparation and the
    * DoRA session.
    *
-   * `batching` (default: on when the package has the batched graph and the backend can `read` and `write` tensors):
+   * `batching` (default off; the package needs the batched graph and the backend `read` and `write`):
    * `generate()` batches concurrent requests, and the plain graph's session (for `forward`,
-   * `sequence` and nothing else) is created only when first needed.
+   * `sequence` and nothing else) is created only when first needed — a second copy of the weights
+   * in the backend, so an engine used through `forward`/`sequence` should not batch. Opt-in, so that
+   * no caller holds both sessions by accident (bench:peers's memory lanes did: `computesInFloat32`
+   * is how the Node host decides).
    */
   static async create(pkg: ModelPackage, opts: { backend?: EngineBackend; rereadWeights?: () => Promise<Uint8Array>; batching?: boolean } = {}): Promise<Engine> {
     const backend = opts.backend ?? (await (await import("./wasm-backend.ts")).wasmBackend());
     const weights = { path: pkg.manifest.files.weights.path, data: pkg.weights };
     const canBatch = pkg.batchGraph !== undefined && backend.read !== undefined && backend.write !== undefined;
     if (opts.batching && !canBatch) throw new Error("batching needs a package with model.batch.onnx and a backend that can read and write tensors in place");
-    if (opts.batching ?? canBatch) return new Engine(pkg, backend, { batch: await backend.createSession(pkg.batchGraph!, weights) }, opts.rereadWeights);
+    if (opts.batching) return new Engine(pkg, backend, { batch: await backend.createSession(pkg.batchGraph!, weights) }, opts.rereadWeights);
     return new Engine(pkg, backend, { plain: await backend.createSession(pkg.graph, weights) }, opts.rereadWeights);
   }
 
