@@ -53,7 +53,8 @@ export type AppDeps = {
  * base identity in a format browsers run better (the Node host's 4-bit package beside its fp32).
  */
 export type PackageDeps = {
-  manifest(): Promise<{ manifest: ModelManifest; hash: string; baseId: string }>;
+  /** `json`: the manifest file's JSON as written (browsers hash it against `hash`); `manifest`: validated */
+  manifest(): Promise<{ manifest: ModelManifest; hash: string; baseId: string; json: unknown }>;
   /** One file of the package as its store answers it; `range` (a `Range` header value) asks for part of it (206). */
   file(path: string, range?: string): Promise<Response>;
 };

@@ -18,10 +18,10 @@ const FILES = "/v1/model-package/files/";
 
 export const modelPackageRoutes = new Hono<AppEnv>()
   .get("/v1/model-package", async (c) => {
-    const { manifest, hash, baseId } = await packageOf(c.get("deps").modelPackage).manifest();
+    const { manifest, hash, baseId, json } = await packageOf(c.get("deps").modelPackage).manifest();
     const headers = { ETag: etagOf(hash), "Cache-Control": "no-cache" };
     const files = Object.fromEntries(Object.entries(manifest.files).flatMap(([key, f]) => (f ? [[key, `${FILES}${f.sha256}`]] : [])));
-    return notModified(c.req.raw, headers.ETag, headers) ?? c.json({ object: "model_package", hash, base_id: baseId, manifest, files }, 200, headers);
+    return notModified(c.req.raw, headers.ETag, headers) ?? c.json({ object: "model_package", hash, base_id: baseId, manifest: json, files }, 200, headers);
   })
   .get(`${FILES}:sha256`, async (c) => {
     const pkg = packageOf(c.get("deps").modelPackage);

@@ -71,14 +71,6 @@ export const manifestSchema = z.object({
     scheme: z.string(),
     block_size: z.number().int().positive().optional(),
     /**
-     * int4: whether activations meet the 4-bit weights in float32 (blocks dequantized, `"fp32"`) or
-     * are quantized to int8 per row and block in the kernel (`"int8"`, `--int4-activations block`).
-     * fp32 packages compute in float32 and int8 packages quantize activations, so they omit it.
-     * (Fields in the builder's order: `/v1/model-package` sends the parsed manifest, whose keys
-     * follow this schema, and browsers hash it against the file's hash.)
-     */
-    activations: z.enum(["fp32", "int8"]).optional(),
-    /**
      * The stored weights are the source checkpoint's own values up to float32 rounding: its floats
      * (fp32), or its quantized blocks carried as they are (int4 from a GGUF's Q4_0/Q4_1/Q8_0). The
      * builder sets it only after reading every served weight back and comparing (src/builder/lossless.ts).
@@ -86,6 +78,12 @@ export const manifestSchema = z.object({
      * (`baseIdentity`, src/runtime/model-package.ts) and the same adapters; a lossy format has its own.
      */
     lossless: z.boolean().optional(),
+    /**
+     * int4: whether activations meet the 4-bit weights in float32 (blocks dequantized, `"fp32"`) or
+     * are quantized to int8 per row and block in the kernel (`"int8"`, `--int4-activations block`).
+     * fp32 packages compute in float32 and int8 packages quantize activations, so they omit it.
+     */
+    activations: z.enum(["fp32", "int8"]).optional(),
   }),
   lora: z.object({
     /** Projections every layer exposes LoRA inputs for. */

@@ -26,8 +26,12 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A package's manifest and identities, without reading its other files. */
-export async function loadManifest(read: (path: string) => Promise<Uint8Array>): Promise<{ manifest: ModelManifest; hash: string; baseId: string }> {
+/**
+ * A package's manifest and identities, without reading its other files. `json` is the file's JSON as
+ * written (`manifest` is the validated copy, whose keys follow the schema's order): what a host hands
+ * browsers, who hash it against `hash`.
+ */
+export async function loadManifest(read: (path: string) => Promise<Uint8Array>): Promise<{ manifest: ModelManifest; hash: string; baseId: string; json: unknown }> {
   const manifestBytes = await read("manifest.json");
   const text = new TextDecoder().decode(manifestBytes);
   let manifest: ModelManifest;
@@ -37,8 +41,9 @@ export async function loadManifest(read: (path: string) => Promise<Uint8Array>):
     throw new LoraEdgeError(500, "invalid_model_package", `manifest.json is not a lora-edge model manifest: ${String(cause)}`, { cause });
   }
   // compact JSON, so the identity does not depend on how the file was formatted or bundled
-  const hash = await sha256Hex(new TextEncoder().encode(JSON.stringify(JSON.parse(text))));
-  return { manifest, hash, baseId: await baseIdentity(manifest, hash) };
+  const json = JSON.parse(text) as unknown;
+  const hash = await sha256Hex(new TextEncoder().encode(JSON.stringify(json)));
+  return { manifest, hash, baseId: await baseIdentity(manifest, hash), json };
 }
 
 /**

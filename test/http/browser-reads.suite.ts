@@ -25,6 +25,8 @@ export function browserReadsSuite(host: TestHost) {
       const index = await packageIndex();
       const health = (await (await call("GET", "/healthz")).json()) as { model_hash: string; base_id: string };
       expect(index.hash).toBe(health.model_hash);
+      // the manifest as the file has it: browsers hash what they are sent against `hash`
+      expect(await sha256Hex(new TextEncoder().encode(JSON.stringify(index.manifest)))).toBe(index.hash);
       expect(index.base_id).toBe(health.base_id);
       expect(Object.keys(index.files).sort()).toEqual(Object.keys(index.manifest.files).sort());
       for (const [key, url] of Object.entries(index.files)) expect(url).toBe(`/v1/model-package/files/${index.manifest.files[key as keyof ModelManifest["files"]]!.sha256}`);
