@@ -95,7 +95,9 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
   const pkg = await loadModelPackage(readModelFile);
   const readWeights = () => readPackageFile(readModelFile, pkg.manifest.files.weights);
   // the JS copy of the weights goes once the backend has them; DoRA reads the file again
-  const engine = await Engine.create(pkg, { backend: o.backend ?? nodeBackend(), rereadWeights: readWeights, batching: o.batching ?? (pkg.manifest.files.batch_graph !== undefined && computesInFloat32(pkg.manifest.quantization)) });
+  const backend = o.backend ?? nodeBackend();
+  const batching = o.batching ?? (Engine.canBatch(pkg, backend) && computesInFloat32(pkg.manifest.quantization));
+  const engine = await Engine.create(pkg, { backend, rereadWeights: readWeights, batching });
   const base: UploadBase = {
     manifest: pkg.manifest,
     baseId: pkg.baseId,

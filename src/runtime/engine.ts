@@ -94,6 +94,11 @@ export class Engine {
     this.cache = { pairs, presents: new Set(pairs.map(([, present]) => present)), empty: Object.fromEntries(pairs.map(([past]) => [past, none()])) };
   }
 
+  /** Whether an engine of this package on this backend can batch: the batched graph, and a backend that reads and writes tensors in place. */
+  static canBatch(pkg: ModelPackage, backend: EngineBackend): boolean {
+    return pkg.batchGraph !== undefined && backend.read !== undefined && backend.write !== undefined;
+  }
+
   /**
    * Create the session on `backend` (default: onnxruntime-web's WASM build, loaded on first use).
    * With `rereadWeights` the engine keeps no reference to `pkg.weights` (the backend has its own
@@ -110,8 +115,7 @@ export class Engine {
   static async create(pkg: ModelPackage, opts: { backend?: EngineBackend; rereadWeights?: () => Promise<Uint8Array>; batching?: boolean } = {}): Promise<Engine> {
     const backend = opts.backend ?? (await (await import("./wasm-backend.ts")).wasmBackend());
     const weights = { path: pkg.manifest.files.weights.path, data: pkg.weights };
-    const canBatch = pkg.batchGraph !== undefined && backend.read !== undefined && backend.write !== undefined;
-    if (opts.batching && !canBatch) throw new Error("batching needs a package with model.batch.onnx and a backend that can read and write tensors in place");
+    if (opts.batching && !Engine.canBatch(pkg, backend)) throw new Error("batching needs a package with model.batch.onnx and a backend that can read and write tensors in place");
     if (opts.batching) return new Engine(pkg, backend, { batch: await backend.createSession(pkg.batchGraph!, weights) }, opts.rereadWeights);
     return new Engine(pkg, backend, { plain: await backend.createSession(pkg.graph, weights) }, opts.rereadWeights);
   }

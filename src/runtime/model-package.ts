@@ -34,14 +34,15 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function loadManifest(read: (path: string) => Promise<Uint8Array>): Promise<{ manifest: ModelManifest; hash: string; baseId: string; json: unknown }> {
   const manifestBytes = await read("manifest.json");
   const text = new TextDecoder().decode(manifestBytes);
+  let json: unknown;
   let manifest: ModelManifest;
   try {
-    manifest = parseManifest(JSON.parse(text));
+    json = JSON.parse(text);
+    manifest = parseManifest(json);
   } catch (cause) {
     throw new LoraEdgeError(500, "invalid_model_package", `manifest.json is not a lora-edge model manifest: ${String(cause)}`, { cause });
   }
   // compact JSON, so the identity does not depend on how the file was formatted or bundled
-  const json = JSON.parse(text) as unknown;
   const hash = await sha256Hex(new TextEncoder().encode(JSON.stringify(json)));
   return { manifest, hash, baseId: await baseIdentity(manifest, hash), json };
 }
