@@ -10,6 +10,12 @@ export type Env = {
   ADMIN_TOKEN?: string;
   /** The folder under the assets' `models/` holding the served model package (wrangler.toml: "demo"). */
   MODEL_PACKAGE?: string;
+  /**
+   * Continuous batching of concurrent requests' decode steps (src/runtime/batcher.ts): "true",
+   * "false", or "auto" (wrangler.toml): batched where that changes no text, i.e. fp32 and int4
+   * packages (the int8 demo runs one by one).
+   */
+  BATCHING?: string;
   /** "true" (dev only, via .dev.vars): an empty registry is seeded with the demo adapters and domains (demo model only). */
   SEED_DEMO_ADAPTERS?: string;
   [limit: string]: unknown;

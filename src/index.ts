@@ -74,10 +74,17 @@ async function readEmbeddedWeights(): Promise<Uint8Array> {
  */
 export const embeddedEngine = once(async () => {
   const pkg = await loadModelPackage(readModelFile);
-  // one by one: workerd binds timers and promises to the request that made them, so a decode loop
-  // shared by concurrent requests would stall when its request ends (batching needs one I/O context)
-  return Engine.create(pkg, { backend: await wasmBackend(ortWasm), rereadWeights: readEmbeddedWeights, batching: false });
+  const backend = await wasmBackend(ortWasm);
+  const batching = batchingOf((workerEnv as unknown as Env).BATCHING) ?? Engine.batchesByDefault(pkg, backend);
+  return Engine.create(pkg, { backend, rereadWeights: readEmbeddedWeights, batching });
 });
+
+/** The `BATCHING` var: "true" or "false" decide; unset or "auto" leaves it to the package (`Engine.batchesByDefault`). */
+function batchingOf(value: string | undefined): boolean | undefined {
+  if (value === "true" || value === "false") return value === "true";
+  if (value === undefined || value === "" || value === "auto") return undefined;
+  throw new Error(`BATCHING must be "true", "false" or "auto", not ${JSON.stringify(value)}`);
+}
 
 /** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */
 export async function embeddedBase(): Promise<UploadBase> {

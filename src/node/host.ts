@@ -14,7 +14,6 @@ import { createAppDeps } from "../app-deps.ts";
 import { AdapterCache } from "../adapters/cache.ts";
 import { Engine } from "../runtime/engine.ts";
 import { loadModelPackage, readPackageFile } from "../runtime/model-package.ts";
-import { computesInFloat32 } from "../runtime/manifest.ts";
 import { readBaseWeight } from "../runtime/base-weights.ts";
 import type { EngineBackend } from "../runtime/backend.ts";
 import { nodeBackend } from "../runtime/node-backend.ts";
@@ -52,7 +51,7 @@ export type NodeHostOptions = {
   /**
    * Batch concurrent requests' decode steps (src/runtime/batcher.ts; the package needs
    * model.batch.onnx). Default: on where batching changes no text — packages that compute on
-   * float32 activations (`computesInFloat32`: fp32, and int4 like `models/smollm2-135m`); off with
+   * float32 activations (`Engine.batchesByDefault`: fp32, and int4 like `models/smollm2-135m`); off with
    * int8 activations, where a batched request's tokens differ from its one-by-one run at the level
    * of quantization noise (README "Batching").
    */
@@ -96,7 +95,7 @@ export async function openNodeHost(o: NodeHostOptions): Promise<NodeHost> {
   const readWeights = () => readPackageFile(readModelFile, pkg.manifest.files.weights);
   // the JS copy of the weights goes once the backend has them; DoRA reads the file again
   const backend = o.backend ?? nodeBackend();
-  const batching = o.batching ?? (Engine.canBatch(pkg, backend) && computesInFloat32(pkg.manifest.quantization));
+  const batching = o.batching ?? Engine.batchesByDefault(pkg, backend);
   const engine = await Engine.create(pkg, { backend, rereadWeights: readWeights, batching });
   const base: UploadBase = {
     manifest: pkg.manifest,

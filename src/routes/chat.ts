@@ -119,6 +119,7 @@ function sseStream(chat: PreparedChat, id: string, created: number, includeUsage
         }
       } catch (err) {
         // headers are gone; report in-band as OpenAI does, then end the stream
+        if (!(err instanceof LoraEdgeError)) console.error("lora-edge: generation failed:", err); // the client sees no detail; the operator's log does
         const e = err instanceof LoraEdgeError ? err : new LoraEdgeError(500, "internal_error", "generation failed");
         if (send(ctl, e.toJSON())) close(ctl);
       }

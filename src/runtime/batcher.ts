@@ -3,7 +3,7 @@
  * the batched graph, each row with its own adapter, position and KV cache columns.
  *
  * A sequence's life: it **prefills alone**, its prompt `prefillChunk` tokens per pass, into its own
- * cache (one chunk per loop turn, between decode steps, so running sequences wait at most one chunk;
+ * cache (one chunk per turn, between decode steps, so running sequences wait at most one chunk;
  * a prompt's pass is already wide, M = chunk, and keeping it off the shared cache bounds attention's
  * scratch memory by the prompt, not the batch). Its first token is sampled from the prefill's logits.
  * It then **joins** at the next step (its cache columns are copied into the shared cache's buffer),
@@ -17,6 +17,13 @@
  * Sampling runs here, right after each step, with the request's own seeded sampler, so a slow reader
  * never holds up the batch: tokens wait in the sequence's queue (ids only) until it reads them.
  * Stop strings, detokenisation and events stay with the caller (`Engine.generate`).
+ *
+ * **Who runs the turns:** the readers. A reader whose queue is empty awaits the turn in flight, or
+ * runs the next one itself (`pull`); the batcher has no loop or timer of its own, so it works the
+ * same in Node and in a Worker, where workerd binds timers, promises and I/O objects to the request
+ * that made them (a loop started by one request stalled the others once that request ended). For the
+ * same reason a turn never touches another request's I/O objects: an abort reaches the batcher as a
+ * flag set by the aborted request's own listener. Nobody reading means no turns: back-pressure.
  *
  * @example
  * const seq = batcher.add({ promptIds, sample, maxTokens: 32, stopIds: new Set([2]) });
@@ -68,33 +75,39 @@ class Member implements BatchedSequence {
   prefillMs = 0;
   prefillStart = 0;
   left = false;
-  private readonly queue: number[] = [];
-  private waiter: { resolve: (id: number | undefined) => void; reject: (e: unknown) => void } | undefined;
-  private error: unknown;
-  private readonly wake: () => void;
-  private readonly onAbort = () => this.fail(this.req.signal!.reason);
+  /** sampled ids its reader has not taken yet */
+  readonly queue: number[] = [];
+  error: unknown;
+  /**
+   * The request's abort, as a plain flag: the signal is an I/O object of the request that made it,
+   * which workerd forbids touching from another request's context (a turn run by another reader).
+   */
+  aborted: { reason: unknown } | undefined;
+  private readonly batcher: Batcher;
+  /** an abort frees the sequence's memory at once, whether or not its reader is waiting */
+  private readonly onAbort = () => {
+    this.aborted = { reason: this.req.signal!.reason };
+    this.batcher.onLeave();
+  };
 
-  constructor(key: number, req: BatchRequest, own: RaggedCache, wake: () => void) {
+  constructor(key: number, req: BatchRequest, own: RaggedCache, batcher: Batcher) {
     this.key = key;
     this.req = req;
     this.own = own;
-    this.wake = wake;
-    req.signal?.addEventListener("abort", this.onAbort);
+    this.batcher = batcher;
+    if (req.signal?.aborted) this.aborted = { reason: req.signal.reason };
+    else req.signal?.addEventListener("abort", this.onAbort);
   }
 
   next(): Promise<number | undefined> {
-    if (this.req.signal?.aborted) return Promise.reject(this.req.signal.reason);
-    if (this.queue.length) return Promise.resolve(this.queue.shift());
-    if (this.error !== undefined) return Promise.reject(this.error);
-    if (this.phase === "done") return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    return this.batcher.pull(this);
   }
 
   leave(): void {
     if (this.left) return;
     this.left = true;
     this.req.signal?.removeEventListener("abort", this.onAbort);
-    this.wake();
+    this.batcher.onLeave();
   }
 
   /** Hand a sampled id to the reader; the sequence stops after a stop id or `maxTokens`. */
@@ -102,23 +115,17 @@ class Member implements BatchedSequence {
     this.produced++;
     this.last = id;
     if (this.req.stopIds.has(id) || this.produced >= this.req.maxTokens) this.phase = "done";
-    const w = this.waiter;
-    this.waiter = undefined;
-    if (w) w.resolve(id);
-    else this.queue.push(id);
+    this.queue.push(id);
   }
 
   fail(error: unknown): void {
     this.error ??= error;
     this.phase = "done";
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(this.error);
   }
 
   /** Gone from the batch: left, aborted, or stopped and not in the decode set any more. */
   get gone(): boolean {
-    return this.left || this.req.signal?.aborted === true || this.phase === "done";
+    return this.left || this.aborted !== undefined || this.phase === "done";
   }
 }
 
@@ -133,7 +140,8 @@ export class Batcher {
   private decoding: Member[] = [];
   private stacks: Record<string, ResidentTensor> | undefined;
   private nextKey = 0;
-  private running = false;
+  /** the turn being run, which readers that need a token await */
+  private turnInFlight: Promise<void> | undefined;
   /** a pass is running: the caches and stacks are in use */
   private inPass = false;
   /** counters for tests and benches */
@@ -151,33 +159,50 @@ export class Batcher {
     return { prefilling: this.prefilling.length, ready: this.ready.length, decoding: this.decoding.length };
   }
 
-  /** Add a sequence; it prefills, then decodes with the others until it stops or leaves. */
+  /** Add a sequence; it prefills, then decodes with the others, as its reader pulls, until it stops or leaves. */
   add(req: BatchRequest): BatchedSequence {
-    const m = new Member(this.nextKey++, req, new RaggedCache(this.backend, this.arch), () => this.onLeave());
+    const m = new Member(this.nextKey++, req, new RaggedCache(this.backend, this.arch), this);
     this.prefilling.push(m);
-    void this.pump();
     return m;
   }
 
-  /** A sequence left: free its memory now unless a pass is using it (then before the next pass). */
-  private onLeave(): void {
+  /** A sequence left: free its memory now unless a pass is using it (then when the pass ends). */
+  onLeave(): void {
     if (!this.inPass) this.reap();
-    void this.pump();
   }
 
-  private async pump(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (;;) {
-        this.reap();
-        if (!this.prefilling.length && !this.ready.length && !this.decoding.length) break;
-        // prefill up to one chunk's worth of prompt tokens per turn (several short prompts, or one chunk of a long one)
-        for (let budget = 0; this.prefilling.length && budget < this.prefilling[0]!.req.prefillChunk; ) budget += await this.prefillChunk(this.prefilling[0]!);
-        this.reap();
-        if (this.decoding.length || this.ready.length) await this.step();
-        await yieldToEventLoop(); // let readers take their tokens and new requests arrive
+  /**
+   * `m`'s next id: from its queue, or after the turn in flight, or after a turn this caller runs.
+   * Turns are driven by the readers that need a token, in their own request's context, never by a
+   * loop or timer of the batcher's own: workerd binds timers and promises to the request that made
+   * them, so a loop started by one request would stall the others once that request ends. A turn
+   * holds no timer and its pass runs to the end once started (ORT's run), so a reader awaiting
+   * another request's turn is resumed even if that request goes away meanwhile.
+   */
+  async pull(m: Member): Promise<number | undefined> {
+    for (;;) {
+      if (m.aborted) throw m.aborted.reason;
+      if (m.queue.length) return m.queue.shift();
+      if (m.error !== undefined) throw m.error;
+      if (m.phase === "done" || m.left) return undefined;
+      if (this.turnInFlight) {
+        await this.turnInFlight;
+        continue;
       }
+      await yieldToEventLoop(); // a turn's worth of readers take their tokens and new requests arrive
+      if (!this.turnInFlight && !m.queue.length) this.turnInFlight = this.turn().finally(() => (this.turnInFlight = undefined));
+    }
+  }
+
+  /** One turn: up to one chunk's worth of prompt tokens prefilled, then one decode step of every decoding sequence. */
+  private async turn(): Promise<void> {
+    try {
+      this.reap();
+      // prefill up to one chunk's worth of prompt tokens per turn (several short prompts, or one chunk of a long one)
+      for (let budget = 0; this.prefilling.length && budget < this.prefilling[0]!.req.prefillChunk; ) budget += await this.prefillChunk(this.prefilling[0]!);
+      this.reap();
+      if (this.decoding.length || this.ready.length) await this.step();
+      this.reap(); // a sequence that stopped or left during the turn frees its memory now, not at the next turn
     } catch (err) {
       for (const m of [...this.prefilling, ...this.ready, ...this.decoding]) {
         m.fail(err);
@@ -188,8 +213,6 @@ export class Batcher {
       this.decoding = [];
       this.dropStacks();
       this.cache.dispose();
-    } finally {
-      this.running = false;
     }
   }
 
@@ -201,7 +224,7 @@ export class Batcher {
     this.ready = this.ready.filter((m) => !m.gone);
     const leaving = gone(this.decoding);
     if (!leaving.length) return;
-    for (const m of leaving) if (m.req.signal?.aborted) m.fail(m.req.signal.reason);
+    for (const m of leaving) if (m.aborted) m.fail(m.aborted.reason);
     this.decoding = this.decoding.filter((m) => !m.gone);
     if (this.decoding.length) this.cache.drop(new Set(leaving.map((m) => m.key)));
     else this.cache.dispose();
@@ -214,7 +237,7 @@ export class Batcher {
   }
 
   private free(m: Member): void {
-    if (m.req.signal?.aborted) m.fail(m.req.signal.reason);
+    if (m.aborted) m.fail(m.aborted.reason);
     m.own.dispose();
     disposeAll(m.ownLora);
     m.ownLora = undefined;

@@ -16,7 +16,7 @@
  */
 import { LoraEdgeError } from "../errors.ts";
 import type { BackendSession, EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
-import { LORA_GROUPS, cacheDims, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
+import { LORA_GROUPS, cacheDims, computesInFloat32, groupLayout, io, type ModelManifest, type Projection } from "./manifest.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
 import type { ModelPackage } from "./model-package.ts";
 import { createSampler, type SamplingConfig } from "./sampling.ts";
@@ -98,6 +98,16 @@ export class Engine {
   static canBatch(pkg: ModelPackage, backend: EngineBackend): boolean {
     return pkg.batchGraph !== undefined && backend.read !== undefined && backend.write !== undefined;
   }
+  /**
+   * Whether a host batches this package by default: where it can and where batching changes no
+   * text, i.e. the linear layers compute on float32 activations (fp32, int4 with its blocks
+   * dequantized). int8 activations are quantized per token batched but per tensor one by one, so a
+   * batched request's tokens could differ from its one-by-one run; those hosts batch only when asked.
+   */
+  static batchesByDefault(pkg: ModelPackage, backend: EngineBackend): boolean {
+    return Engine.canBatch(pkg, backend) && computesInFloat32(pkg.manifest.quantization);
+  }
+
 
   /**
    * Create the session on `backend` (default: onnxruntime-web's WASM build, loaded on first use).
