@@ -15,7 +15,7 @@
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
 import { batchPositionsAndMask, lastPositionRows, perRowAttention, perRowLora } from "./batch-graph.ts";
-import { quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
+import { offsetToUint8, quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
 import { groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
@@ -212,11 +212,12 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       if (s) wKN = Float32Array.from(wKN, (v, i) => v * s[Math.floor(i / N)]!);
       const smooth = s ? g.initializer(`${name}.smooth`, s, [K]) : undefined;
       const { q, scale } = quantizeInt8(wKN, K, N);
-      const Q = g.initializer(`${name}.q`, q, [K, N]);
+      // uint8 with zero point 128 (`offsetToUint8`): exact on every x86 kernel, unlike int8 weights
+      const Q = g.initializer(`${name}.q`, offsetToUint8(q), [K, N]);
       const scaleName = g.initializer(`${name}.scale`, scale, [N]);
-      const zero = opts.int8Activations === "row" ? undefined : g.initializer(`${name}.zero`, new Int8Array(N), [N]);
-      // per row also in the batched graph (its rows must not share a scale); `zero` still written, so both graphs share one weights file
-      const perRow = !zero || opts.batch;
+      const zero = g.initializer(`${name}.zero`, new Uint8Array(N).fill(128), [N]);
+      // per row also in the batched graph (its rows must not share a scale)
+      const perRow = opts.int8Activations === "row" || opts.batch;
       const apply = (x: string, bias?: string) => {
         if (smooth) x = g.op("Div", [x, smooth]);
         if (perRow) {
@@ -225,10 +226,10 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
           // operand is ~5× slower than its uint8 × int8 one, in WASM and natively (bench/results/smollm2-decode.md)
           const r = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [S, 1]
           const xq = g.op("Cast", [g.op("Add", [g.op("Round", [g.op("Div", [x, r])]), g.f32([128], [])])], { to: 2 }); // uint8
-          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName, zero128()], {}, { domain: "com.microsoft" }), r]);
+          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName, zero128(), zero], {}, { domain: "com.microsoft" }), r]);
           return bias ? g.op("Add", [y, bias]) : y;
         }
-        return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero!, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
+        return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
       };
       return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
@@ -332,7 +333,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     if (!scale) h = cols;
     else {
       const rowScale = g.op("Unsqueeze", [g.op("Gather", [scale, flatIds], { axis: 0 }), g.i64([1])]);
-      h = g.op("Mul", [g.op("Cast", [cols], { to: 1 }), rowScale]);
+      h = g.op("Mul", [g.op("Sub", [g.op("Cast", [cols], { to: 1 }), g.f32([128], [])]), rowScale]); // uint8 with zero point 128
       if (smooth) h = g.op("Div", [h, smooth]); // the table holds diag(s)·W
     }
   } else if (opts.format === "fp32") {

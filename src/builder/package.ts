@@ -43,7 +43,7 @@ export type BuildPackageOptions = {
 
 const SCHEMES: Record<WeightFormat, string> = {
   fp32: "fp32 MatMul",
-  int8: "int8 symmetric per output channel, com.microsoft.DynamicQuantizeMatMul (activations quantized per tensor at run time)",
+  int8: "int8 symmetric per output channel (stored as uint8 with zero point 128), com.microsoft.DynamicQuantizeMatMul (activations quantized per tensor at run time)",
   int4: "4-bit asymmetric blocks along the input, com.microsoft.MatMulNBits",
 };
 
@@ -56,7 +56,7 @@ function schemeOf(o: BuildPackageOptions): string {
   if (o.format !== "int8") return SCHEMES[o.format];
   const parts = [
     o.int8Activations === "block" ? `int8 symmetric in blocks of ${o.blockSize ?? 32} along the input, com.microsoft.MatMulNBits accuracy_level 4 (activations quantized per row and block at run time)`
-    : o.int8Activations === "row" ? "int8 symmetric per output channel, com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8,
+    : o.int8Activations === "row" ? "int8 symmetric per output channel (stored as uint8 with zero point 128), com.microsoft.MatMulIntegerToFloat (activations quantized per row at run time)" : SCHEMES.int8,
   ];
   if (o.smooth) parts.push(`SmoothQuant input scaling (α = ${o.smooth.alpha}) calibrated on the builder's corpus`);
   return parts.join("; ");

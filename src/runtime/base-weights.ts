@@ -6,7 +6,7 @@
 import { LoraEdgeError } from "../errors.ts";
 import { groupLayout, LORA_GROUPS, type ModelManifest, type Projection } from "./manifest.ts";
 // the inverse of the builder's quantizers: pure functions, safe in the Worker
-import { dequantizeInt4, dequantizeInt8 } from "../builder/quantize.ts";
+import { dequantizeInt4, dequantizeInt8, offsetFromUint8 } from "../builder/quantize.ts";
 
 /**
  * One tensor of the weights file, by its `weights_index` name, as a typed array (copied: typed
@@ -32,7 +32,9 @@ export function readLinearWeight(manifest: ModelManifest, weights: Uint8Array, n
       return t("", Float32Array);
     case "int8": {
       // per output channel, or in blocks (MatMulNBits)
-      const w = manifest.weights_index[`${name}.q4`] ? readBlocks() : dequantizeInt8({ q: t(".q", Int8Array), scale: t(".scale", Float32Array), K, N });
+      // int8 values stored as uint8 with zero point 128 (`offsetToUint8`), or as int8 (packages built before)
+      const q = () => (manifest.weights_index[`${name}.q`]?.dtype === "uint8" ? offsetFromUint8(t(".q", Uint8Array)) : t(".q", Int8Array));
+      const w = manifest.weights_index[`${name}.q4`] ? readBlocks() : dequantizeInt8({ q: q(), scale: t(".scale", Float32Array), K, N });
       // a smoothed layer stores diag(s)·W (llama-graph.ts): the weight it serves is the rows divided by s
       if (!manifest.weights_index[`${name}.smooth`]) return w;
       const s = t(".smooth", Float32Array);
