@@ -10,9 +10,11 @@
  *
  * Models: the demo model (int8, built in memory with the batched graph) on onnxruntime-web's WASM
  * backend (one thread, as in a Worker) and on onnxruntime-node (one thread); SmolLM2-135M on
- * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`.
+ * onnxruntime-node when `models/smollm2-135m` exists and has `model.batch.onnx`. Part `worker`: the
+ * deployed Worker (bundled, in workerd, the embedded int8 demo) over real HTTP, `BATCHING = "true"`
+ * against `"false"` in two Workers side by side, streamed chats with uploaded r=16 adapters.
  *
- * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--only demo-wasm,demo-node,smollm2] [--rank 16] [--json] [--save bench/results/<file>.json]`
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save bench/results/<file>.json]`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -31,12 +33,16 @@ import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { nodeBackend } from "../src/runtime/node-backend.ts";
 import { wasmBackend } from "../src/runtime/wasm-backend.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
+import { startBundledWorker, type BundledWorker } from "../test/support/bundled-worker.ts";
+import { peftConfig, randomPeftTensors, writeSafetensors, type ProjectionName } from "../test/reference/hf-checkpoint.ts";
+import type { HfConfig } from "../test/reference/llama64.ts";
+import { multipart } from "../tools/cli.ts";
 
 const STREAMS = [1, 2, 4, 8, 16];
 /** Prompt tokens per stream unless `--prompt` says otherwise. */
 const PROMPT = 32;
 /** What `--only` picks from: the demo model on each backend, SmolLM2 on onnxruntime-node. */
-const PARTS: readonly string[] = ["demo-wasm", "demo-node", "smollm2"];
+const PARTS: readonly string[] = ["demo-wasm", "demo-node", "smollm2", "worker"];
 
 type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; wall_s: number };
 type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
@@ -106,6 +112,89 @@ async function benchModel(model: string, pkg: ModelPackage, backend: EngineBacke
   return { model, backend: backend.name, rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
 }
 
+/** N streamed chats at once through a Worker's HTTP API; a content chunk is a token. */
+async function runStreamsHttp(url: URL, models: string[], n: number, tokens: number) {
+  const start = performance.now();
+  const stamps: number[][] = [];
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const times: number[] = [];
+      stamps.push(times);
+      const body = { model: models[i % models.length], messages: [{ role: "user", content: `Customer ${i} writes: my order ${1000 + i} arrived damaged and the box was open, what should I do next and how long will the refund take?` }], stream: true, max_tokens: tokens, temperature: 1, seed: i };
+      const res = await fetch(new URL("/v1/chat/completions", url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      if (res.status !== 200) throw new Error(`chat: ${res.status} ${await res.text()}`);
+      const reader = res.body!.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (let r; !(r = await reader.read()).done; ) {
+        buf += dec.decode(r.value, { stream: true });
+        for (let nl; (nl = buf.indexOf("\n\n")) >= 0; buf = buf.slice(nl + 2)) {
+          const event = buf.slice(0, nl);
+          if (event.includes('"content":"') && !event.includes('"content":""')) times.push(performance.now());
+        }
+      }
+    }),
+  );
+  const first = Math.min(...stamps.map((t) => t[0]!));
+  const last = Math.max(...stamps.map((t) => t.at(-1)!));
+  const decoded = stamps.reduce((s, t) => s + t.length - 1, 0);
+  const gaps = stamps.flatMap((t) => t.slice(1).map((x, k) => x - t[k]!));
+  return { tok_s: decoded / ((last - first) / 1000), gaps, wall_s: (last - start) / 1000 };
+}
+
+/** The bundled Worker with batching on and off, side by side: same adapters, same streams, modes alternating first. */
+async function benchWorker(o: { rounds: number; tokens: number; rank: number; streams: number[] }, log: (s: string) => void): Promise<Result> {
+  const token = "bench-token";
+  const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "../models/demo/manifest.json"), "utf8")) as { architecture: HfConfig };
+  const targets: ProjectionName[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+  const names = Array.from({ length: 6 }, (_, i) => `bench${i}`);
+  const workers: Record<"batched" | "one_by_one", BundledWorker> = {
+    batched: await startBundledWorker({ vars: { ADMIN_TOKEN: token, BATCHING: "true", STREAM_IDLE_TIMEOUT_MS: "600000" } }),
+    one_by_one: await startBundledWorker({ vars: { ADMIN_TOKEN: token, BATCHING: "false", STREAM_IDLE_TIMEOUT_MS: "600000" } }),
+  };
+  try {
+    for (const w of Object.values(workers)) {
+      for (const [i, name] of names.entries()) {
+        const tensors = randomPeftTensors(manifest.architecture, { r: Math.max(1, o.rank), targets, seed: 900 + i, std: 0.05 });
+        const weights = writeSafetensors(Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: "F16" as const, dims: t.dims, data: Float32Array.from(t.data) }])));
+        const config = new TextEncoder().encode(JSON.stringify(peftConfig({ r: Math.max(1, o.rank), lora_alpha: 2 * Math.max(1, o.rank), target_modules: targets })));
+        const { body, type } = multipart({ "adapter_config.json": config, "adapter_model.safetensors": weights });
+        const res = await fetch(new URL(`/v1/adapters/${name}`, w.url), { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": type }, body: body as BodyInit });
+        if (res.status !== 201) throw new Error(`adapter upload: ${res.status} ${await res.text()}`);
+      }
+    }
+    // three streams in four carry an adapter, as in the engine lanes (rank 0: every stream the base)
+    const models = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || o.rank === 0 ? "base" : names[i % names.length]!));
+    for (const w of Object.values(workers)) await runStreamsHttp(w.url, models, 8, 4); // warm-up: engines, adapters cached
+    const acc = new Map<string, { tok_s: number[]; gaps: number[]; wall_s: number[] }>();
+    for (let r = 0; r < o.rounds; r++) {
+      for (const n of o.streams) {
+        const modes = r % 2 ? (["one_by_one", "batched"] as const) : (["batched", "one_by_one"] as const);
+        for (const mode of modes) {
+          const { tok_s, gaps, wall_s } = await runStreamsHttp(workers[mode].url, models, n, o.tokens);
+          const key = `${mode}:${n}`;
+          const a = acc.get(key) ?? { tok_s: [], gaps: [], wall_s: [] };
+          a.tok_s.push(tok_s);
+          a.wall_s.push(wall_s);
+          a.gaps.push(...gaps);
+          acc.set(key, a);
+          log(`worker round ${r + 1}/${o.rounds} ${mode} ×${n}: ${tok_s.toFixed(1)} tok/s`);
+        }
+      }
+    }
+    const fig = (mode: string, n: number): ModeFigures => {
+      const a = acc.get(`${mode}:${n}`)!;
+      return { tok_s: median(a.tok_s), tpot_p50_ms: median(a.gaps), tpot_p99_ms: quantile(a.gaps, 0.99), wall_s: median(a.wall_s) };
+    };
+    const rows = o.streams.map((n) => ({ streams: n, batched: fig("batched", n), one_by_one: fig("one_by_one", n) }));
+    const lone = rows[0]!.one_by_one;
+    const at8 = (rows.find((r) => r.streams === 8) ?? rows.at(-1)!).batched;
+    return { model: "demo (int8, embedded) through the Worker's HTTP API", backend: "workerd", rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
+  } finally {
+    for (const w of Object.values(workers)) await w.dispose();
+  }
+}
+
 function demoPackage(format: WeightFormat): Promise<ModelPackage> {
   const arch: Architecture = { family: "llama", model_type: "llama", ...PRESETS.demo! };
   const tok = buildTokenizer({ corpus: DEFAULT_CORPUS, vocabSize: arch.vocab_size });
@@ -133,7 +222,7 @@ function table(r: Result): string {
 
 async function main() {
   const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, prompt: { type: "string" }, streams: { type: "string" }, rank: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 <package dir>] [--only demo-wasm,demo-node,smollm2] [--rank 16] [--json] [--save <file.json>]\n");
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 <package dir>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
   const rank = Number(args.rank ?? 16);
@@ -160,6 +249,7 @@ async function main() {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
     results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), o, log));
   }
+  if (parts.has("worker")) results.push(await benchWorker(o, log));
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: prompt, adapter_rank: rank, results };
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");

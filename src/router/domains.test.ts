@@ -23,11 +23,10 @@ function expectRouterError(run: () => unknown, status: number, code: string): vo
 }
 
 describe("addDomain", () => {
-  // CPU time, not wall time: the test machine is shared, and a Worker isolate pays CPU time
-  const started = process.cpuUsage();
+  // how long registration takes is measured by `npm run bench` (bench/router.ts,
+  // router_add_domain_*_ms), not asserted here: the process's CPU time counts every test file
+  // vitest runs in it, and machines differ
   const withLegal = addDomain(router, "legal", legalExamples);
-  const { user, system } = process.cpuUsage(started);
-  const addMilliseconds = (user + system) / 1000;
 
   it(`routes held-out examples of a new domain learnt from ${legalExamples.length} examples`, () => {
     expect(legalExamples.length).toBeGreaterThanOrEqual(MIN_DOMAIN_EXAMPLES);
@@ -57,10 +56,6 @@ describe("addDomain", () => {
     expect(sameFloats(withLegal.model.weights.subarray(0, router.model.weights.length), router.model.weights)).toBe(true);
     expect(withLegal.thresholds.legal).toBe(router.addedDomainThreshold);
     expect(router.model.classes).not.toContain("legal"); // the input router is not modified
-  });
-
-  it("takes under 1.5 s of CPU, replay texts' features included (bench/router.ts times it alone)", () => {
-    expect(addMilliseconds).toBeLessThan(1500);
   });
 
   it("is deterministic: the same examples give the same weights", () => {
