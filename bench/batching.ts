@@ -34,9 +34,9 @@ import { nodeBackend } from "../src/runtime/node-backend.ts";
 import { wasmBackend } from "../src/runtime/wasm-backend.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
 import { startBundledWorker, type BundledWorker } from "../test/support/bundled-worker.ts";
-import { peftConfig, randomPeftTensors, writeSafetensors, type ProjectionName } from "../test/reference/hf-checkpoint.ts";
+import { uploadRandomAdapter } from "../test/support/http-clients.ts";
+import type { ProjectionName } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
-import { multipart } from "../tools/cli.ts";
 
 const STREAMS = [1, 2, 4, 8, 16];
 /** Prompt tokens per stream unless `--prompt` says otherwise. */
@@ -54,21 +54,18 @@ function quantile(xs: number[], q: number): number {
 }
 const median = (xs: number[]) => quantile(xs, 0.5);
 
-/** N streams at once on `engine`; token timestamps per stream → aggregate decode tok/s and per-token gaps. */
-async function runStreams(engine: Engine, adapters: Array<LoraFeeds | undefined>, n: number, tokens: number, vocab: number, prompt = PROMPT) {
+type Mode = "batched" | "one_by_one";
+type StreamFigures = { tok_s: number; gaps: number[]; wall_s: number };
+
+/**
+ * N streams at once, each stamping the time of every token it gets (`stream(i, times)`) → aggregate
+ * decode tokens/s (first token to last over all streams), the gaps between a stream's tokens, and
+ * the wall time from the start to the last token.
+ */
+async function timeStreams(n: number, stream: (i: number, times: number[]) => Promise<void>): Promise<StreamFigures> {
   const start = performance.now();
-  const stamps: number[][] = [];
-  await Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const times: number[] = [];
-      stamps.push(times);
-      const promptIds = Array.from({ length: prompt }, (_, j) => 3 + ((i * 131 + j * 17) % (vocab - 10)));
-      const lora = adapters[i % adapters.length];
-      for await (const ev of engine.generate({ promptIds, maxTokens: tokens, stopTokenIds: [], prefillChunk: 128, sampling: { temperature: 1, topK: 0, topP: 1, seed: i }, ...(lora ? { lora } : {}) })) {
-        if (ev.type === "token") times.push(performance.now());
-      }
-    }),
-  );
+  const stamps = Array.from({ length: n }, () => [] as number[]);
+  await Promise.all(stamps.map((times, i) => stream(i, times)));
   const first = Math.min(...stamps.map((t) => t[0]!));
   const last = Math.max(...stamps.map((t) => t.at(-1)!));
   const decoded = stamps.reduce((s, t) => s + t.length - 1, 0);
@@ -76,70 +73,79 @@ async function runStreams(engine: Engine, adapters: Array<LoraFeeds | undefined>
   return { tok_s: decoded / ((last - first) / 1000), gaps, wall_s: (last - start) / 1000 };
 }
 
-async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, o: { rounds: number; tokens: number; rank: number; prompt: number; streams: number[] }, log: (s: string) => void): Promise<Result> {
-  const { rounds, tokens, rank, prompt, streams } = o;
-  const arch = pkg.manifest.architecture;
-  const batched = await Engine.create(pkg, { backend, batching: true });
-  const oneByOne = await Engine.create(pkg, { backend, batching: false });
-  // rank 0: every stream the base (what batching gains without per-row adapters)
-  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || rank === 0 ? undefined : randomFeeds(arch, rank, 200 + i)));
-  // warm-up: arenas sized for the widest batch
-  await runStreams(batched, adapters, 16, 4, arch.vocab_size);
-  await runStreams(oneByOne, adapters, 2, 4, arch.vocab_size);
+/** N streams at once on `engine`, each with its adapter (or none). */
+function runStreams(engine: Engine, adapters: Array<LoraFeeds | undefined>, n: number, tokens: number, vocab: number, prompt = PROMPT): Promise<StreamFigures> {
+  return timeStreams(n, async (i, times) => {
+    const promptIds = Array.from({ length: prompt }, (_, j) => 3 + ((i * 131 + j * 17) % (vocab - 10)));
+    const lora = adapters[i % adapters.length];
+    for await (const ev of engine.generate({ promptIds, maxTokens: tokens, stopTokenIds: [], prefillChunk: 128, sampling: { temperature: 1, topK: 0, topP: 1, seed: i }, ...(lora ? { lora } : {}) })) {
+      if (ev.type === "token") times.push(performance.now());
+    }
+  });
+}
+
+/**
+ * Every round, for each stream count, both modes back to back, alternating which goes first;
+ * medians over rounds → the table's rows and the goal line (8 batched streams against a lone stream
+ * one by one).
+ */
+async function measureModes(label: string, run: (mode: Mode, n: number) => Promise<StreamFigures>, o: { rounds: number; streams: number[] }, log: (s: string) => void): Promise<Pick<Result, "rows" | "goal">> {
   const acc = new Map<string, { tok_s: number[]; gaps: number[]; wall_s: number[] }>();
-  for (let r = 0; r < rounds; r++) {
-    for (const n of streams) {
-      const modes = r % 2 ? (["one_by_one", "batched"] as const) : (["batched", "one_by_one"] as const);
+  for (let r = 0; r < o.rounds; r++) {
+    for (const n of o.streams) {
+      const modes: Mode[] = r % 2 ? ["one_by_one", "batched"] : ["batched", "one_by_one"];
       for (const mode of modes) {
-        const { tok_s, gaps, wall_s } = await runStreams(mode === "batched" ? batched : oneByOne, adapters, n, tokens, arch.vocab_size, prompt);
+        const { tok_s, gaps, wall_s } = await run(mode, n);
         const key = `${mode}:${n}`;
         const a = acc.get(key) ?? { tok_s: [], gaps: [], wall_s: [] };
         a.tok_s.push(tok_s);
         a.wall_s.push(wall_s);
         a.gaps.push(...gaps);
         acc.set(key, a);
-        log(`${model} ${backend.name} round ${r + 1}/${rounds} ${mode} ×${n}: ${tok_s.toFixed(1)} tok/s`);
+        log(`${label} round ${r + 1}/${o.rounds} ${mode} ×${n}: ${tok_s.toFixed(1)} tok/s`);
       }
     }
   }
-  const fig = (mode: string, n: number): ModeFigures => {
+  const fig = (mode: Mode, n: number): ModeFigures => {
     const a = acc.get(`${mode}:${n}`)!;
     return { tok_s: median(a.tok_s), tpot_p50_ms: median(a.gaps), tpot_p99_ms: quantile(a.gaps, 0.99), wall_s: median(a.wall_s) };
   };
-  const rows = streams.map((n) => ({ streams: n, batched: fig("batched", n), one_by_one: fig("one_by_one", n) }));
+  const rows = o.streams.map((n) => ({ streams: n, batched: fig("batched", n), one_by_one: fig("one_by_one", n) }));
   const lone = rows[0]!.one_by_one;
   const at8 = (rows.find((r) => r.streams === 8) ?? rows.at(-1)!).batched;
-  return { model, backend: backend.name, rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
+  return { rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
+}
+
+async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, o: { rounds: number; tokens: number; rank: number; prompt: number; streams: number[] }, log: (s: string) => void): Promise<Result> {
+  const { tokens, rank, prompt } = o;
+  const arch = pkg.manifest.architecture;
+  const engines: Record<Mode, Engine> = { batched: await Engine.create(pkg, { backend, batching: true }), one_by_one: await Engine.create(pkg, { backend, batching: false }) };
+  // rank 0: every stream the base (what batching gains without per-row adapters)
+  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || rank === 0 ? undefined : randomFeeds(arch, rank, 200 + i)));
+  // warm-up: arenas sized for the widest batch
+  await runStreams(engines.batched, adapters, 16, 4, arch.vocab_size);
+  await runStreams(engines.one_by_one, adapters, 2, 4, arch.vocab_size);
+  const measured = await measureModes(`${model} ${backend.name}`, (mode, n) => runStreams(engines[mode], adapters, n, tokens, arch.vocab_size, prompt), o, log);
+  return { model, backend: backend.name, ...measured };
 }
 
 /** N streamed chats at once through a Worker's HTTP API; a content chunk is a token. */
-async function runStreamsHttp(url: URL, models: string[], n: number, tokens: number) {
-  const start = performance.now();
-  const stamps: number[][] = [];
-  await Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const times: number[] = [];
-      stamps.push(times);
-      const body = { model: models[i % models.length], messages: [{ role: "user", content: `Customer ${i} writes: my order ${1000 + i} arrived damaged and the box was open, what should I do next and how long will the refund take?` }], stream: true, max_tokens: tokens, temperature: 1, seed: i };
-      const res = await fetch(new URL("/v1/chat/completions", url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      if (res.status !== 200) throw new Error(`chat: ${res.status} ${await res.text()}`);
-      const reader = res.body!.getReader();
-      const dec = new TextDecoder();
-      let buf = "";
-      for (let r; !(r = await reader.read()).done; ) {
-        buf += dec.decode(r.value, { stream: true });
-        for (let nl; (nl = buf.indexOf("\n\n")) >= 0; buf = buf.slice(nl + 2)) {
-          const event = buf.slice(0, nl);
-          if (event.includes('"content":"') && !event.includes('"content":""')) times.push(performance.now());
-        }
+function runStreamsHttp(url: URL, models: string[], n: number, tokens: number): Promise<StreamFigures> {
+  return timeStreams(n, async (i, times) => {
+    const body = { model: models[i % models.length], messages: [{ role: "user", content: `Customer ${i} writes: my order ${1000 + i} arrived damaged and the box was open, what should I do next and how long will the refund take?` }], stream: true, max_tokens: tokens, temperature: 1, seed: i };
+    const res = await fetch(new URL("/v1/chat/completions", url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    if (res.status !== 200) throw new Error(`chat: ${res.status} ${await res.text()}`);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = "";
+    for (let r; !(r = await reader.read()).done; ) {
+      buf += dec.decode(r.value, { stream: true });
+      for (let nl; (nl = buf.indexOf("\n\n")) >= 0; buf = buf.slice(nl + 2)) {
+        const event = buf.slice(0, nl);
+        if (event.includes('"content":"') && !event.includes('"content":""')) times.push(performance.now());
       }
-    }),
-  );
-  const first = Math.min(...stamps.map((t) => t[0]!));
-  const last = Math.max(...stamps.map((t) => t.at(-1)!));
-  const decoded = stamps.reduce((s, t) => s + t.length - 1, 0);
-  const gaps = stamps.flatMap((t) => t.slice(1).map((x, k) => x - t[k]!));
-  return { tok_s: decoded / ((last - first) / 1000), gaps, wall_s: (last - start) / 1000 };
+    }
+  });
 }
 
 /** The bundled Worker with batching on and off, side by side: same adapters, same streams, modes alternating first. */
@@ -148,48 +154,22 @@ async function benchWorker(o: { rounds: number; tokens: number; rank: number; st
   const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "../models/demo/manifest.json"), "utf8")) as { architecture: HfConfig };
   const targets: ProjectionName[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
   const names = Array.from({ length: 6 }, (_, i) => `bench${i}`);
-  const workers: Record<"batched" | "one_by_one", BundledWorker> = {
+  const workers: Record<Mode, BundledWorker> = {
     batched: await startBundledWorker({ vars: { ADMIN_TOKEN: token, BATCHING: "true", STREAM_IDLE_TIMEOUT_MS: "600000" } }),
     one_by_one: await startBundledWorker({ vars: { ADMIN_TOKEN: token, BATCHING: "false", STREAM_IDLE_TIMEOUT_MS: "600000" } }),
   };
   try {
     for (const w of Object.values(workers)) {
       for (const [i, name] of names.entries()) {
-        const tensors = randomPeftTensors(manifest.architecture, { r: Math.max(1, o.rank), targets, seed: 900 + i, std: 0.05 });
-        const weights = writeSafetensors(Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: "F16" as const, dims: t.dims, data: Float32Array.from(t.data) }])));
-        const config = new TextEncoder().encode(JSON.stringify(peftConfig({ r: Math.max(1, o.rank), lora_alpha: 2 * Math.max(1, o.rank), target_modules: targets })));
-        const { body, type } = multipart({ "adapter_config.json": config, "adapter_model.safetensors": weights });
-        const res = await fetch(new URL(`/v1/adapters/${name}`, w.url), { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": type }, body: body as BodyInit });
+        const res = await uploadRandomAdapter(w.url, token, name, manifest.architecture, { r: Math.max(1, o.rank), targets, seed: 900 + i, std: 0.05 });
         if (res.status !== 201) throw new Error(`adapter upload: ${res.status} ${await res.text()}`);
       }
     }
     // three streams in four carry an adapter, as in the engine lanes (rank 0: every stream the base)
     const models = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || o.rank === 0 ? "base" : names[i % names.length]!));
     for (const w of Object.values(workers)) await runStreamsHttp(w.url, models, 8, 4); // warm-up: engines, adapters cached
-    const acc = new Map<string, { tok_s: number[]; gaps: number[]; wall_s: number[] }>();
-    for (let r = 0; r < o.rounds; r++) {
-      for (const n of o.streams) {
-        const modes = r % 2 ? (["one_by_one", "batched"] as const) : (["batched", "one_by_one"] as const);
-        for (const mode of modes) {
-          const { tok_s, gaps, wall_s } = await runStreamsHttp(workers[mode].url, models, n, o.tokens);
-          const key = `${mode}:${n}`;
-          const a = acc.get(key) ?? { tok_s: [], gaps: [], wall_s: [] };
-          a.tok_s.push(tok_s);
-          a.wall_s.push(wall_s);
-          a.gaps.push(...gaps);
-          acc.set(key, a);
-          log(`worker round ${r + 1}/${o.rounds} ${mode} ×${n}: ${tok_s.toFixed(1)} tok/s`);
-        }
-      }
-    }
-    const fig = (mode: string, n: number): ModeFigures => {
-      const a = acc.get(`${mode}:${n}`)!;
-      return { tok_s: median(a.tok_s), tpot_p50_ms: median(a.gaps), tpot_p99_ms: quantile(a.gaps, 0.99), wall_s: median(a.wall_s) };
-    };
-    const rows = o.streams.map((n) => ({ streams: n, batched: fig("batched", n), one_by_one: fig("one_by_one", n) }));
-    const lone = rows[0]!.one_by_one;
-    const at8 = (rows.find((r) => r.streams === 8) ?? rows.at(-1)!).batched;
-    return { model: "demo (int8, embedded) through the Worker's HTTP API", backend: "workerd", rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms } };
+    const measured = await measureModes("worker", (mode, n) => runStreamsHttp(workers[mode].url, models, n, o.tokens), o, log);
+    return { model: "demo (int8, embedded) through the Worker's HTTP API", backend: "workerd", ...measured };
   } finally {
     for (const w of Object.values(workers)) await w.dispose();
   }

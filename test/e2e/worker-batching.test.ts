@@ -11,12 +11,11 @@
  * depend on its batch mates beyond float rounding (test/unit/engine-batching.test.ts), and a stream
  * alone is a batch of one.
  */
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBundledWorker, type BundledWorker } from "../support/bundled-worker.ts";
-import { peftConfig, randomPeftTensors, writeSafetensors, type ProjectionName } from "../reference/hf-checkpoint.ts";
+import { dropAfterFirstChunk, until, uploadRandomAdapter } from "../support/http-clients.ts";
+import type { ProjectionName } from "../reference/hf-checkpoint.ts";
 import type { HfConfig } from "../reference/llama64.ts";
-import { multipart } from "../../tools/cli.ts";
 import manifest from "../../models/demo/manifest.json";
 
 const TOKEN = "e2e-token";
@@ -58,31 +57,6 @@ async function streamed(req: object): Promise<{ text: string; finish: string | n
   return { text, finish };
 }
 
-/** POST a streamed chat, read until the first `data:` chunk arrives, then destroy the socket. */
-function dropAfterFirstChunk(req: object): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(req);
-    const r = request(new URL("/v1/chat/completions", worker.url), { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
-      res.once("data", () => {
-        r.destroy();
-        resolve();
-      });
-    });
-    r.on("error", (err) => (r.destroyed ? undefined : reject(err)));
-    r.end(data);
-  });
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return check();
-}
-
 const idle = (h: Health) => h.memory.in_flight_sequence_bytes === 0 && h.admission.in_use_bytes === 0 && h.admission.running === 0 && h.admission.queued === 0;
 
 beforeAll(async () => {
@@ -91,11 +65,7 @@ beforeAll(async () => {
   const targets: ProjectionName[][] = [["q_proj", "v_proj"], ["q_proj", "k_proj", "v_proj", "o_proj"], ["gate_proj", "up_proj", "down_proj"], ["down_proj"], ["q_proj", "v_proj", "down_proj"], ["o_proj", "up_proj"]];
   for (const [i, name] of ADAPTERS.entries()) {
     const r = 2 + 2 * (i % 4);
-    const tensors = randomPeftTensors(arch, { r, targets: targets[i]!, seed: 300 + i, std: 0.1 });
-    const weights = writeSafetensors(Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: "F16" as const, dims: t.dims, data: Float32Array.from(t.data) }])));
-    const config = new TextEncoder().encode(JSON.stringify(peftConfig({ r, lora_alpha: 2 * r, target_modules: targets[i]! })));
-    const { body: form, type } = multipart({ "adapter_config.json": config, "adapter_model.safetensors": weights });
-    const res = await fetch(new URL(`/v1/adapters/${name}`, worker.url), { method: "PUT", headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body: form as BodyInit });
+    const res = await uploadRandomAdapter(worker.url, TOKEN, name, arch, { r, targets: targets[i]!, seed: 300 + i, std: 0.1 });
     expect(res.status).toBe(201);
   }
 }, 300_000);
@@ -123,7 +93,7 @@ describe("the Worker with BATCHING = true", () => {
 
   it("streams that end early (dropped sockets, short max_tokens) leave the others to finish as they would alone, and free everything", async () => {
     const alone = await Promise.all([0, 2, 6].map(async (i) => [i, await streamed(body(i, 40))] as const));
-    const dropped = [1, 3, 7].map((i) => dropAfterFirstChunk(body(i, 400)));
+    const dropped = [1, 3, 7].map((i) => dropAfterFirstChunk(worker.url, body(i, 400)));
     const short = streamed(body(4, 3));
     const together = await Promise.all([0, 2, 6].map((i) => streamed(body(i, 40))));
     await Promise.all(dropped);
