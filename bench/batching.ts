@@ -153,23 +153,23 @@ async function benchWorker(o: { rounds: number; tokens: number; rank: number; st
   const token = "bench-token";
   const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "../models/demo/manifest.json"), "utf8")) as { architecture: HfConfig };
   const targets: ProjectionName[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-  const names = Array.from({ length: 6 }, (_, i) => `bench${i}`);
   const workers: Record<Mode, BundledWorker> = {
     batched: await startBundledWorker({ vars: { ADMIN_TOKEN: token, BATCHING: "true", STREAM_IDLE_TIMEOUT_MS: "600000" } }),
     one_by_one: await startBundledWorker({ vars: { ADMIN_TOKEN: token, BATCHING: "false", STREAM_IDLE_TIMEOUT_MS: "600000" } }),
   };
   try {
+    // three streams in four carry an adapter, as in the engine lanes (rank 0: every stream the base, nothing uploaded)
+    const names = o.rank === 0 ? [] : Array.from({ length: 6 }, (_, i) => `bench${i}`);
     for (const w of Object.values(workers)) {
       for (const [i, name] of names.entries()) {
-        const res = await uploadRandomAdapter(w.url, token, name, manifest.architecture, { r: Math.max(1, o.rank), targets, seed: 900 + i, std: 0.05 });
+        const res = await uploadRandomAdapter(w.url, token, name, manifest.architecture, { r: o.rank, targets, seed: 900 + i, std: 0.05 });
         if (res.status !== 201) throw new Error(`adapter upload: ${res.status} ${await res.text()}`);
       }
     }
-    // three streams in four carry an adapter, as in the engine lanes (rank 0: every stream the base)
-    const models = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || o.rank === 0 ? "base" : names[i % names.length]!));
+    const models = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || !names.length ? "base" : names[i % names.length]!));
     for (const w of Object.values(workers)) await runStreamsHttp(w.url, models, 8, 4); // warm-up: engines, adapters cached
     const measured = await measureModes("worker", (mode, n) => runStreamsHttp(workers[mode].url, models, n, o.tokens), o, log);
-    return { model: "demo (int8, embedded) through the Worker's HTTP API", backend: "workerd", ...measured };
+    return { model: "demo (int8, embedded) through the Worker's HTTP API (its own chat prompt, not --prompt)", backend: "workerd", ...measured };
   } finally {
     for (const w of Object.values(workers)) await w.dispose();
   }

@@ -98,6 +98,7 @@ export class Engine {
   static canBatch(pkg: ModelPackage, backend: EngineBackend): boolean {
     return pkg.batchGraph !== undefined && backend.read !== undefined && backend.write !== undefined;
   }
+
   /**
    * Whether a host batches this package by default: where it can and where batching changes no
    * text, i.e. the linear layers compute on float32 activations (fp32, int4 with its blocks
@@ -107,7 +108,6 @@ export class Engine {
   static batchesByDefault(pkg: ModelPackage, backend: EngineBackend): boolean {
     return Engine.canBatch(pkg, backend) && computesInFloat32(pkg.manifest.quantization);
   }
-
 
   /**
    * Create the session on `backend` (default: onnxruntime-web's WASM build, loaded on first use).
