@@ -24,12 +24,24 @@ export type Int8Weight = { q: Int8Array /* [K, N] */; scale: Float32Array /* [N]
  * @example offsetToUint8(Int8Array.of(-127, 0, 127)) // → Uint8Array [1, 128, 255]
  */
 export function offsetToUint8(q: Int8Array): Uint8Array {
-  return Uint8Array.from(q, (v) => v + 128);
+  return flipSignBits(new Uint8Array(q.buffer, q.byteOffset, q.length));
 }
 
 /** The inverse of `offsetToUint8`. */
 export function offsetFromUint8(u: Uint8Array): Int8Array {
-  return Int8Array.from(u, (v) => v - 128);
+  const flipped = flipSignBits(u);
+  return new Int8Array(flipped.buffer, 0, flipped.length);
+}
+
+/**
+ * A copy of `bytes` with each byte's top bit flipped: v + 128 of a two's-complement int8 is its
+ * byte XOR 0x80, and back. A plain loop: `TypedArray.from(q, fn)` walks an iterator and calls `fn`
+ * per element, ~100× slower on SmolLM2's 100 M weights.
+ */
+function flipSignBits(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! ^ 0x80;
+  return out;
 }
 
 /**
