@@ -12,6 +12,7 @@ import { createApp } from "./app.ts";
 import { createAppDeps } from "./app-deps.ts";
 import type { AppDeps } from "./deps.ts";
 import { AdapterCache } from "./adapters/cache.ts";
+import { LoraEdgeError } from "./errors.ts";
 import { Engine } from "./runtime/engine.ts";
 import { wasmBackend } from "./runtime/wasm-backend.ts";
 import { loadManifest, loadModelPackage, readPackageFile } from "./runtime/model-package.ts";
@@ -73,17 +74,21 @@ async function readEmbeddedWeights(): Promise<Uint8Array> {
  * file again only for DoRA.
  */
 export const embeddedEngine = once(async () => {
+  const asked = batchingOf((workerEnv as unknown as Env).BATCHING); // a bad value fails before the model loads
   const pkg = await loadModelPackage(readModelFile);
   const backend = await wasmBackend(ortWasm);
-  const batching = batchingOf((workerEnv as unknown as Env).BATCHING) ?? Engine.batchesByDefault(pkg, backend);
-  return Engine.create(pkg, { backend, rereadWeights: readEmbeddedWeights, batching });
+  return Engine.create(pkg, { backend, rereadWeights: readEmbeddedWeights, batching: asked ?? Engine.batchesByDefault(pkg, backend) });
 });
 
-/** The `BATCHING` var: "true" or "false" decide; unset or "auto" leaves it to the package (`Engine.batchesByDefault`). */
+/**
+ * The `BATCHING` var: "true" or "false" decide; unset or "auto" leaves it to the package
+ * (`Engine.batchesByDefault`). Anything else is the operator's mistake, said as it is: every route
+ * that needs the engine answers 500 `invalid_configuration` naming the var (not "internal error").
+ */
 function batchingOf(value: string | undefined): boolean | undefined {
   if (value === "true" || value === "false") return value === "true";
   if (value === undefined || value === "" || value === "auto") return undefined;
-  throw new Error(`BATCHING must be "true", "false" or "auto", not ${JSON.stringify(value)}`);
+  throw new LoraEdgeError(500, "invalid_configuration", `the Worker's BATCHING var must be "true", "false" or "auto", not ${JSON.stringify(value)} (wrangler.toml [vars])`, { param: "BATCHING" });
 }
 
 /** The embedded base as uploads need it: manifest, identity and (for DoRA) the dequantized weights. */
