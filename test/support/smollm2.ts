@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { readGgufCheckpoint } from "../../src/builder/gguf-checkpoint.ts";
 import { assembleModelPackage } from "../../src/builder/package.ts";
-import { fetchSmollm2Gguf, SMOLLM2 } from "../../src/builder/smollm2.ts";
+import { fetchSmollm2Gguf, SMOLLM2, smollm2GenerationConfig } from "../../src/builder/smollm2.ts";
 import type { WeightFormat } from "../../src/runtime/manifest.ts";
 import { composeAdapters } from "../../src/adapters/compose.ts";
 import { deserializePreparedAdapter } from "../../src/adapters/prepare.ts";
@@ -35,7 +35,7 @@ export function smollm2Package(ckpt: Smollm2Checkpoint, name: string, format: Ex
     ...opts,
     name, arch: { ...ckpt.arch, max_position_embeddings: 512 }, weights: ckpt.weights, format, ...(format === "int4" ? { carried: ckpt.blocks } : {}),
     source: { kind: "gguf", name: ckpt.modelName, sha256: SMOLLM2.sha256, tensor_types: ckpt.tensorTypes },
-    tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: ckpt.generationConfig,
+    tokenizerJson: ckpt.tokenizerJson, tokenizerConfig: ckpt.tokenizerConfig, generationConfig: smollm2GenerationConfig(ckpt.generationConfig),
   });
 }
 
