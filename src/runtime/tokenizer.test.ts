@@ -231,6 +231,7 @@ describe("createTokenizer input checks", () => {
     expect(defaults({ eos_token_id: 2 })).toEqual({});
     expect(defaults({ do_sample: true, temperature: 0.2, top_p: 0.9, top_k: 40 })).toEqual({ temperature: 0.2, topP: 0.9, topK: 40 });
     expect(defaults({ do_sample: false, temperature: 0.7 })).toEqual({ temperature: 0 });
+    expect(defaults({ temperature: null, top_p: null, top_k: 20 })).toEqual({ topK: 20 }); // older files write nulls
     expect(error(() => defaults({ temperature: 3 })).param).toBe("generation_config.json:temperature");
     expect(error(() => defaults({ top_p: 0 })).param).toBe("generation_config.json:top_p");
   });

@@ -89,10 +89,10 @@ const tokenizerJsonSchema = z.looseObject({
 const generationConfigSchema = z.looseObject({
   eos_token_id: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()), z.null()]).optional(),
   // sampling the model's authors recommend (transformers' GenerationConfig fields)
-  do_sample: z.boolean().optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().gt(0).max(1).optional(),
-  top_k: z.number().int().nonnegative().optional(),
+  do_sample: z.boolean().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  top_k: z.number().int().nonnegative().nullish(),
 });
 
 /**
@@ -303,8 +303,8 @@ function samplingDefaultsOf(generation: z.infer<typeof generationConfigSchema> |
   if (!generation) return {};
   if (generation.do_sample === false) return { temperature: 0 };
   return {
-    ...(generation.temperature !== undefined ? { temperature: generation.temperature } : {}),
-    ...(generation.top_p !== undefined ? { topP: generation.top_p } : {}),
-    ...(generation.top_k !== undefined ? { topK: generation.top_k } : {}),
+    ...(generation.temperature != null ? { temperature: generation.temperature } : {}),
+    ...(generation.top_p != null ? { topP: generation.top_p } : {}),
+    ...(generation.top_k != null ? { topK: generation.top_k } : {}),
   };
 }
