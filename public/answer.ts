@@ -24,7 +24,8 @@ export type PlaygroundRequest = {
   /** a weighted mix of adapters */
   adapters?: Array<{ name: string; weight: number }>;
   maxTokens: number;
-  temperature: number;
+  /** absent: the model's recommended sampling (generation_config.json), else temperature 1 */
+  temperature?: number;
 };
 
 /** Parse a `Server-Timing` header: `route;dur=1.2, adapter-load;dur=0.1` → phases. */

@@ -45,7 +45,9 @@ export async function browserChat(rt: BrowserRuntime, req: PlaygroundRequest, on
   let first: number | undefined;
   let last = 0;
   let done: { prefillMs: number; decodeMs: number; completionTokens: number } | undefined;
-  const sampling = { temperature: req.temperature, topK: 0, topP: 1, seed: Math.floor(Math.random() * 2 ** 31) };
+  // what the form leaves out, the package's sampling gives, as on the server (src/pipeline/chat.ts)
+  const defaults = engine.tokenizer.samplingDefaults;
+  const sampling = { temperature: req.temperature ?? defaults.temperature ?? 1, topK: defaults.topK ?? 0, topP: defaults.topP ?? 1, seed: Math.floor(Math.random() * 2 ** 31) };
   for await (const ev of engine.generate({ promptIds: ids, maxTokens: req.maxTokens, sampling, ...(lora ? { lora } : {}) })) {
     if (ev.type === "done") done = ev;
     else if (ev.text) {

@@ -16,7 +16,7 @@ export async function edgeChat(req: PlaygroundRequest, onText: (text: string) =>
     ...(req.adapters ? { adapters: req.adapters } : {}),
     messages: req.messages,
     max_tokens: req.maxTokens,
-    temperature: req.temperature,
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     stream: true,
     stream_options: { include_usage: true },
   };

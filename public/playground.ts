@@ -15,6 +15,7 @@ const message = $<HTMLTextAreaElement>("message");
 const send = $<HTMLButtonElement>("send");
 const model = $<HTMLSelectElement>("model");
 const mix = $<HTMLDivElement>("mix");
+const temperature = $<HTMLInputElement>("temperature");
 const status = $<HTMLParagraphElement>("runtime-status");
 const progress = $<HTMLProgressElement>("download");
 
@@ -52,7 +53,8 @@ function request(): PlaygroundRequest {
     model: model.value === "mix" ? "auto" : model.value,
     ...(adapters ? { adapters } : {}),
     maxTokens: Number(($<HTMLInputElement>("max-tokens")).value),
-    temperature: Number(($<HTMLInputElement>("temperature")).value),
+    // empty: the model's own sampling (its generation_config.json), as for an API request without one
+    ...(temperature.value.trim() === "" ? {} : { temperature: Number(temperature.value) }),
   };
 }
 
