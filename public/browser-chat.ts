@@ -8,6 +8,7 @@
 import { composeAdapters } from "../src/adapters/compose.ts";
 import { deserializePreparedAdapter } from "../src/adapters/prepare.ts";
 import type { Engine } from "../src/runtime/engine.ts";
+import { samplingFor } from "../src/runtime/sampling.ts";
 import type { AnswerInfo, PlaygroundRequest } from "./answer.ts";
 import { errorMessage } from "./edge-chat.ts";
 import { createBrowserEngine } from "./browser-engine.ts";
@@ -45,9 +46,7 @@ export async function browserChat(rt: BrowserRuntime, req: PlaygroundRequest, on
   let first: number | undefined;
   let last = 0;
   let done: { prefillMs: number; decodeMs: number; completionTokens: number } | undefined;
-  // what the form leaves out, the package's sampling gives, as on the server (src/pipeline/chat.ts)
-  const defaults = engine.tokenizer.samplingDefaults;
-  const sampling = { temperature: req.temperature ?? defaults.temperature ?? 1, topK: defaults.topK ?? 0, topP: defaults.topP ?? 1, seed: Math.floor(Math.random() * 2 ** 31) };
+  const sampling = samplingFor({ temperature: req.temperature }, engine.tokenizer.samplingDefaults); // as the server does
   for await (const ev of engine.generate({ promptIds: ids, maxTokens: req.maxTokens, sampling, ...(lora ? { lora } : {}) })) {
     if (ev.type === "done") done = ev;
     else if (ev.text) {

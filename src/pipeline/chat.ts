@@ -11,7 +11,7 @@ import { requestBytes } from "./request-memory.ts";
 import type { ChatInput } from "./chat-input.ts";
 import { LoraEdgeError } from "../errors.ts";
 import type { GenerationEvent } from "../runtime/engine.ts";
-import type { SamplingConfig } from "../runtime/sampling.ts";
+import { samplingFor } from "../runtime/sampling.ts";
 
 export type PreparedChat = {
   /** What `model` the response reports. */
@@ -64,14 +64,7 @@ export async function prepareChat(deps: AppDeps, req: ChatInput): Promise<Prepar
     const t1 = performance.now();
     const ticket = await deps.admission.admit(bytes, { ...(req.signal ? { signal: req.signal } : {}), onIdle: () => void events?.return(undefined).catch(() => undefined) });
     queueMs = performance.now() - t1;
-    // what the request leaves out: the package's recommended sampling, else the API's defaults
-    const defaults = engine.tokenizer.samplingDefaults;
-    const sampling: SamplingConfig = {
-      temperature: req.temperature ?? defaults.temperature ?? 1,
-      topK: req.topK ?? defaults.topK ?? 0,
-      topP: req.topP ?? defaults.topP ?? 1,
-      seed: req.seed ?? Math.floor(Math.random() * 2 ** 31),
-    };
+    const sampling = samplingFor(req, engine.tokenizer.samplingDefaults);
     const generation = engine.generate({
       promptIds: ids,
       maxTokens,

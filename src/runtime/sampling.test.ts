@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { argmax, createSampler } from "./sampling.ts";
+import { argmax, createSampler, samplingFor } from "./sampling.ts";
 import { seededNormal, seededUniform } from "./random.ts";
 
 const logits = (() => {
@@ -105,3 +105,16 @@ describe("sampling", () => {
   });
 });
 
+describe("samplingFor: the request's fields, else the package's defaults, else the API's", () => {
+  it("fills each field on its own", () => {
+    expect(samplingFor({ seed: 3 }, {})).toEqual({ temperature: 1, topK: 0, topP: 1, seed: 3 });
+    expect(samplingFor({ seed: 3 }, { temperature: 0.2, topP: 0.9 })).toEqual({ temperature: 0.2, topK: 0, topP: 0.9, seed: 3 });
+    expect(samplingFor({ temperature: 1, topK: 5, seed: 3 }, { temperature: 0.2, topP: 0.9, topK: 40 })).toEqual({ temperature: 1, topK: 5, topP: 0.9, seed: 3 });
+    expect(samplingFor({ temperature: 0, seed: 3 }, { temperature: 0.2 }).temperature).toBe(0); // 0 is a value, not "left out"
+  });
+
+  it("draws a seed when the request gives none", () => {
+    const { seed } = samplingFor({}, {});
+    expect(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31).toBe(true);
+  });
+});

@@ -16,6 +16,25 @@ export type SamplingConfig = {
 
 export const GREEDY: SamplingConfig = { temperature: 0, topK: 0, topP: 1, seed: 0 };
 
+/** Sampling fields as a request gives them: any may be left out. */
+export type SamplingRequest = { temperature?: number | undefined; topK?: number | undefined; topP?: number | undefined; seed?: number | undefined };
+
+/**
+ * A request's sampling: each field it names, else the package's default for it (generation_config.json,
+ * `ChatTokenizer.samplingDefaults`), else the API's (temperature 1, no top-k or top-p cut); a random
+ * seed when none is given. The one rule for the server (src/pipeline/chat.ts) and the browser runtime.
+ *
+ * @example samplingFor({ temperature: 1 }, { temperature: 0.2, topP: 0.9 }) // → { temperature: 1, topK: 0, topP: 0.9, seed: … }
+ */
+export function samplingFor(req: SamplingRequest, defaults: Omit<SamplingRequest, "seed">): SamplingConfig {
+  return {
+    temperature: req.temperature ?? defaults.temperature ?? 1,
+    topK: req.topK ?? defaults.topK ?? 0,
+    topP: req.topP ?? defaults.topP ?? 1,
+    seed: req.seed ?? Math.floor(Math.random() * 2 ** 31),
+  };
+}
+
 /** Index of the largest value (first one on ties, like torch.argmax). */
 export function argmax(logits: ArrayLike<number>): number {
   let best = 0;
