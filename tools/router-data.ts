@@ -25,6 +25,10 @@ import { MULTILINGUAL_GREETINGS, MULTILINGUAL_SIGN_OFFS, MULTILINGUAL_TEMPLATES,
 
 const SEED = 20261129;
 const OUT_DIR = "data/router";
+/** Hand-written router-only training rows (see buildSplits). */
+const ROUTER_ONLY_FILES = ["company-questions.jsonl", "offtopic-hard.jsonl"] as const;
+/** Every fifth row of a router-only file goes to the validation split (calibration sees that traffic too). */
+const ROUTER_ONLY_VAL_EVERY = 5;
 
 type Domain = "support" | "sales" | "technical" | "none";
 type Split = "train" | "val" | "test";
@@ -1188,6 +1192,22 @@ function buildSplits(): Record<Split, Row[]> {
       if (seen.has(key) || handWritten.has(comparableText(text))) continue;
       seen.add(key);
       splits.train.push({ text, domain });
+    }
+  }
+  // Written for the router alone, blind (their author saw the fact sheets' facts and training
+  // questions, never data/chat/heldout, dev or realistic): more of the company's customer
+  // questions, 27 per fact in other words, and English off-topic messages that share the domains'
+  // vocabulary (other companies' refunds, generic code, taxes) so `none` keeps them. Every fifth
+  // row goes to the validation split, so the temperature is fitted on that traffic too.
+  const handWrittenLong = [...handWritten].filter((key) => key.split(" ").length >= 6).map((key) => ` ${key} `);
+  for (const file of ROUTER_ONLY_FILES) {
+    for (const [i, row] of parseLabelledJsonl(readFileSync(join(OUT_DIR, file), "utf8")).entries()) {
+      const key = row.text.toLowerCase();
+      const comparable = ` ${comparableText(row.text)} `;
+      if (seen.has(key) || handWritten.has(comparable.trim()) || handWrittenLong.some((h) => comparable.includes(h))) continue;
+      seen.add(key);
+      const split = i % ROUTER_ONLY_VAL_EVERY === ROUTER_ONLY_VAL_EVERY - 1 ? "val" : "train";
+      splits[split].push(row.lang && row.lang !== "en" ? { text: row.text, domain: row.domain, lang: row.lang as TemplateLanguage } : { text: row.text, domain: row.domain });
     }
   }
   // Drop held-out rows that are still near-duplicates of a train row (short templates can converge).

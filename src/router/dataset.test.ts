@@ -1,11 +1,18 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { comparableText, parseLabelledJsonl } from "./dataset.ts";
+import { comparableText, parseJsonlLines, parseLabelledJsonl } from "./dataset.ts";
 import { readRouterData } from "./test-data.ts";
+import { heldoutDomains, readHeldout } from "../../tools/domain-eval/facts.ts";
 
 const DOMAINS = ["none", "sales", "support", "technical"];
 const splits = { train: readRouterData("train"), val: readRouterData("val"), test: readRouterData("test") };
+const routerOnlyRows = () => ["company-questions", "offtopic-hard"].flatMap((name) => parseLabelledJsonl(readFileSync(`data/router/${name}.jsonl`, "utf8")));
+const chatUserTurns = () =>
+  ["support", "sales", "technical"].flatMap((domain) =>
+    parseJsonlLines(readFileSync(`data/chat/${domain}.train.jsonl`, "utf8"), (row) => (row as { messages: { role: string; content: string }[] }).messages.filter((m) => m.role === "user").map((m) => m.content)).flat(),
+  );
 const wordSet = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
 
 describe("data/router", () => {
@@ -15,9 +22,11 @@ describe("data/router", () => {
     expect([...new Set(all.map((e) => e.domain))].sort()).toEqual(DOMAINS);
   });
 
-  it("is stratified: every class is 60–80% train, 10–20% val and 10–20% test", () => {
+  it("is stratified: every class's generated rows are 60–80% train, 10–20% val and 10–20% test", () => {
+    // the train-only rows (the adapters' training turns, the router-only files) are not split
+    const trainOnly = new Set([...chatUserTurns(), ...routerOnlyRows().map((e) => e.text)].map((text) => text.toLowerCase()));
     for (const domain of DOMAINS) {
-      const count = (rows: typeof splits.train) => rows.filter((e) => e.domain === domain).length;
+      const count = (rows: typeof splits.train) => rows.filter((e) => e.domain === domain && !trainOnly.has(e.text.toLowerCase())).length;
       const total = count(splits.train) + count(splits.val) + count(splits.test);
       expect(count(splits.train) / total, domain).toBeGreaterThan(0.6);
       expect(count(splits.train) / total, domain).toBeLessThan(0.8);
@@ -94,5 +103,39 @@ describe("parseLabelledJsonl", () => {
   it("keeps the optional language and ambiguity marks and rejects a malformed language", () => {
     expect(parseLabelledJsonl('{"text":"hola","domain":"none","lang":"es","ambiguous":true}')).toEqual([{ text: "hola", domain: "none", lang: "es", ambiguous: true }]);
     expect(() => parseLabelledJsonl('{"text":"hola","domain":"none","lang":"spanish"}')).toThrow(/line 1/);
+  });
+});
+
+// The adapters' held-out fact questions measure `model: "auto"` in `npm run eval:domains`: the router
+// must never have seen them, in any split or in the router-only files the generator reads.
+describe("data/chat/heldout (the domain evaluation's questions)", () => {
+  const heldout = heldoutDomains("data/chat/heldout").flatMap((domain) => readHeldout("data/chat/heldout", domain));
+  const routerOnly = routerOnlyRows();
+
+  it("is never trained or calibrated on by the router: no question, normalised, equals or is contained in a row", () => {
+    expect(heldout.length).toBe(135);
+    const rows = [...splits.train, ...splits.val, ...splits.test, ...routerOnly].map((e) => ` ${comparableText(e.text)} `);
+    const exact = new Set(rows);
+    for (const { question } of heldout) {
+      const key = ` ${comparableText(question)} `;
+      expect(exact.has(key), question).toBe(false);
+      expect(rows.some((row) => row.includes(key)), question).toBe(false);
+    }
+  });
+});
+
+describe("data/router/company-questions.jsonl (router-only, written blind to the held-out questions)", () => {
+  const rows = readFileSync("data/router/company-questions.jsonl", "utf8").trim().split("\n").map((line) => JSON.parse(line) as { text: string; domain: string; fact: string });
+
+  it("asks about every fact of the three sheets, 27 questions each (two rounds: 15, then 12), under the fact's own domain", () => {
+    const facts = new Map(heldoutDomains("data/chat/heldout").flatMap((domain) => readHeldout("data/chat/heldout", domain).map((q) => [q.fact, q.domain] as const)));
+    expect(facts.size).toBe(45);
+    const perFact = new Map<string, number>();
+    for (const row of rows) {
+      expect(facts.get(row.fact), row.text).toBe(row.domain);
+      perFact.set(row.fact, (perFact.get(row.fact) ?? 0) + 1);
+    }
+    expect([...perFact.values()].every((n) => n === 27)).toBe(true);
+    expect(perFact.size).toBe(45);
   });
 });

@@ -1,43 +1,30 @@
 /**
- * Default per-domain thresholds of the trained domains, chosen on the validation split (domains
- * registered at run time get the artifact's `addedDomainThreshold`, see build.ts).
+ * Default per-domain thresholds of the trained domains (domains registered at run time get the
+ * artifact's `addedDomainThreshold`, see build.ts; a domain mapping's own `threshold` wins).
  *
- * Rule: for each routable domain d and each candidate t in {0.30, 0.35, …, 0.95}, count on the
- * validation set
- *   - wrong routes: examples of another class (including `none`) whose top class is d with p ≥ t, and
- *   - lost routes: examples of d whose top class is d but p < t (they fall back to the base model),
- * cost(t) = 2·wrong + 1·lost (sending a refund to the sales adapter is worse than answering it with
- * the base model). The threshold is the median of the candidates with the lowest cost (the lower
- * median on an even count), which keeps it away from the edge of the zero-cost range.
+ * Rule: the Bayes decision on calibrated probabilities. With p the top domain's probability,
+ * routing costs WRONG·(1 − p) in expectation and falling back to the base costs LOST·p, so a
+ * domain is routed when p ≥ WRONG / (WRONG + LOST). Both costs are 1: the domain evaluation
+ * (bench/domain-eval-smollm2.md) measured a wrong domain's adapter and the base model answering
+ * the same share of a domain's fact questions (0 %), so a lost route costs what a wrong one does.
+ * Off-topic messages are kept from the adapters by the `none` class, not by the threshold.
+ *
+ * Until session 12 the thresholds were fitted on the validation split (2·wrong + 1·lost, the
+ * median of the cheapest candidates): on template-rendered validation rows that cost curve is
+ * flat over 0.6–0.8 and the pick moved by 0.1–0.2 between retrainings, and 0.70–0.85 sent a
+ * tenth of the company's own questions to the base.
  */
-import { argmax } from "./model.ts";
-
-export const THRESHOLD_CANDIDATES: readonly number[] = Array.from({ length: 14 }, (_, i) => Math.round((0.3 + 0.05 * i) * 100) / 100);
-const WRONG_ROUTE_COST = 2;
+const WRONG_ROUTE_COST = 1;
 const LOST_ROUTE_COST = 1;
 
+/** The probability above which a route is cheaper than the base model: 0.5. */
+export const ROUTE_THRESHOLD = WRONG_ROUTE_COST / (WRONG_ROUTE_COST + LOST_ROUTE_COST);
+
 /**
- * Per-domain thresholds from validation probabilities (see the rule above).
+ * The threshold of every trained domain.
  *
- * @example chooseThresholds(["none","sales"], "none", valProbabilities, valLabels) // → { sales: 0.55 }
+ * @example bayesThresholds(["none", "sales"], "none") // → { sales: 0.5 }
  */
-export function chooseThresholds(classes: readonly string[], noneClass: string, probabilities: readonly Float64Array[], labels: Int32Array): Record<string, number> {
-  const thresholds: Record<string, number> = {};
-  classes.forEach((domain, d) => {
-    if (domain === noneClass) return;
-    const costs = THRESHOLD_CANDIDATES.map((t) => {
-      let cost = 0;
-      probabilities.forEach((p, i) => {
-        if (argmax(p) !== d) return;
-        const confident = (p[d] as number) >= t;
-        if (labels[i] !== d && confident) cost += WRONG_ROUTE_COST;
-        if (labels[i] === d && !confident) cost += LOST_ROUTE_COST;
-      });
-      return cost;
-    });
-    const best = Math.min(...costs);
-    const tied = THRESHOLD_CANDIDATES.filter((_, i) => costs[i] === best);
-    thresholds[domain] = tied[Math.floor((tied.length - 1) / 2)] as number;
-  });
-  return thresholds;
+export function bayesThresholds(classes: readonly string[], noneClass: string): Record<string, number> {
+  return Object.fromEntries(classes.filter((c) => c !== noneClass).map((c) => [c, ROUTE_THRESHOLD]));
 }
