@@ -14,11 +14,13 @@
  * dev server through wrangler's own API (`unstable_startWorker`, what `wrangler dev` runs) with the
  * inspector off. The demo model is small enough for plain `npm run dev`.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { unstable_startWorker } from "wrangler";
 import { assetsIgnored, MAX_ASSET_BYTES } from "./build-site.ts";
+import { seedOverHttp } from "./dev-seed.ts";
+import { SEED_ADAPTER_DIRS } from "../src/node/seed-adapters.ts";
 
 const USAGE = `usage: npm run dev:worker -- --model <folder under models/> [--port 8787] [--var KEY:VALUE …]
   Serves the Worker locally with models/<folder>/ as its model package (every file at most 25 MiB:
@@ -56,7 +58,18 @@ const worker = await unstable_startWorker({
   bindings: { ...vars, MODEL_PACKAGE: { type: "plain_text", value: name } },
   dev: { inspector: false, server: { port: Number(values.port) }, remote: false },
 });
-process.stderr.write(`dev:worker: serving models/${name} at ${String(await worker.url)} (Ctrl+C stops)\n`);
+const url = String(await worker.url).replace(/\/+$/, "");
+process.stderr.write(`dev:worker: serving models/${name} at ${url} (Ctrl+C stops)\n`);
+
+// The demo's adapters are bundled and the Worker seeds them itself; a bigger base's domain adapters
+// (SEED_ADAPTER_DIRS, as `npm start` seeds them) go in through the admin API, on an empty registry.
+const devVars = Object.fromEntries([...(existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "").matchAll(/^\s*([A-Z_]+)\s*=\s*"?([^"\n]*)"?\s*$/gm)].map((m) => [m[1], m[2]]));
+const seedDir = SEED_ADAPTER_DIRS[(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { name?: string }).name ?? ""];
+if (devVars["SEED_DEMO_ADAPTERS"] === "true" && devVars["ADMIN_TOKEN"] && seedDir && seedDir !== SEED_ADAPTER_DIRS["demo"] && existsSync(seedDir)) {
+  const quiet = { write: () => true };
+  const seeded = await seedOverHttp(url, devVars["ADMIN_TOKEN"], seedDir, { env: {}, stdout: quiet, stderr: process.stderr, fetch });
+  process.stderr.write(seeded ? `dev:worker: seeded ${seeded.map((d) => `${d} → ${d}-demo`).join(", ")} from ${seedDir}\n` : `dev:worker: the registry already holds adapters or domains; ${seedDir} not seeded\n`);
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.on(signal, () => {
     void worker.dispose().then(() => process.exit(0));

@@ -13,7 +13,7 @@ import { prepareUpload, type UploadBase } from "./upload.ts";
 export type SeedAdapter = { domain: string; config: unknown; weights: ArrayBuffer | Uint8Array };
 
 /** The name a domain's seeded adapter is registered under. */
-const seedName = (domain: string) => `${domain}-demo`;
+export const seedName = (domain: string) => `${domain}-demo`;
 
 /**
  * Register `<domain>-demo` and map `<domain>` to it for each adapter, if the registry holds no
