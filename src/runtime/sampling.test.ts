@@ -98,6 +98,10 @@ describe("sampling", () => {
         { temperature: 0.7, topK: 40, topP: 0.9, seed: 2 },
         { temperature: 3, topK: 0, topP: 0.5, seed: 3 },
         { temperature: 0.2, topK: 5, topP: 1, seed: 4 },
+        // low temperatures: most logits weigh nothing and are never sorted (weighable)
+        { temperature: 0.2, topK: 0, topP: 0.9, seed: 5 },
+        { temperature: 0.05, topK: 0, topP: 0.99, seed: 6 },
+        { temperature: 0.1, topK: 300, topP: 1, seed: 7 },
       ]) {
         const [ours, theirs] = [createSampler(cfg), reference(cfg)];
         expect(Array.from({ length: 300 }, () => ours(l)), JSON.stringify(cfg)).toEqual(Array.from({ length: 300 }, () => theirs(l)));

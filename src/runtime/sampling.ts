@@ -65,8 +65,8 @@ export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => nu
       return walk(weights, logits.length, uniform() * total);
     };
   return (logits) => {
-    // candidate values, descending, cut to top-k
-    const sorted = Float32Array.from(logits).sort().reverse();
+    // candidate values, descending, cut to top-k; only those that can weigh are sorted
+    const sorted = weighable(logits, cfg.temperature).sort().reverse();
     const n = cfg.topK > 0 && cfg.topK < sorted.length ? cfg.topK : sorted.length;
     const { weights, total } = softmaxWeights(sorted, n, sorted[0]!, cfg.temperature);
     // top-p: smallest prefix whose mass reaches topP (always keeps the first); the kept weights'
@@ -85,6 +85,23 @@ export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => nu
     }
     return indexOfRanked(logits, sorted, walk(weights, keep, uniform() * kept));
   };
+}
+
+/**
+ * The logits whose softmax weight at `temperature` is at least 2^-60/n of the largest one's (1).
+ * The others' weights sum to less than 2^-60, under half an ulp of any total (≥ 1), so leaving them
+ * out changes no sum, top-p cut or draw, bar a draw that rounding walks past every kept weight
+ * (chance < 2^-52). At SmolLM2's default temperature 0.2 a few hundred of its 49,152 logits are
+ * left to sort instead of all (9.0 → ~0.5 ms a token with top_p 0.9 on this machine, under load).
+ */
+function weighable(logits: Float32Array, temperature: number): Float32Array {
+  const floor = logits[argmax(logits)]! + temperature * Math.log(2 ** -60 / logits.length);
+  let count = 0;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) count++;
+  if (count === logits.length) return Float32Array.from(logits);
+  const kept = new Float32Array(count);
+  for (let i = 0, j = 0; i < logits.length; i++) if (logits[i]! >= floor) kept[j++] = logits[i]!;
+  return kept;
 }
 
 /** exp((value − max) / temperature) of the first `n` values, and their sum in that order. */

@@ -1,0 +1,51 @@
+/**
+ * `npx tsx bench/sampler.ts [--model models/smollm2-135m]`: what choosing a token costs, per token, on
+ * a real model's logits — the sampler (`createSampler`) at several settings, beside what its top-k /
+ * top-p path sorted before session 12 (every logit), interleaved in one process. The logits are the
+ * package's own for four chat prompts (one prefill each on onnxruntime-node).
+ *
+ * Session 12, AMD EPYC 2 cores (CI running beside it), SmolLM2-135M int4: at the package's default
+ * temperature 0.2 / top_p 0.9 a token took ≥ 7.1 ms (the full sort alone) and takes 1.0 ms now:
+ * only the logits that can weigh are sorted (src/runtime/sampling.ts, `weighable`).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Engine } from "../src/runtime/engine.ts";
+import { loadModelPackage } from "../src/runtime/model-package.ts";
+import { nodeBackend } from "../src/runtime/node-backend.ts";
+import { createSampler } from "../src/runtime/sampling.ts";
+import { createTokenizer } from "../src/runtime/tokenizer.ts";
+
+const { values } = parseArgs({ options: { model: { type: "string", default: "models/smollm2-135m" }, rounds: { type: "string", default: "60" } } });
+const dir = values.model!;
+const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(dir, p))));
+const engine = await Engine.create(pkg, { backend: nodeBackend({ threads: 1 }) });
+const tokenizer = createTokenizer(pkg);
+const prompts = ["What does the Pulse plan cost per seat?", "Write a haiku about the sea.", "How do I reset my password?", "Explain what an API rate limit is."];
+const rows: Float32Array[] = [];
+for (const content of prompts) rows.push((await engine.forward(tokenizer.applyChatTemplate([{ role: "user", content }]).ids)).logits);
+
+const fullSort = (l: Float32Array) => Float32Array.from(l).sort().reverse();
+const settings = [
+  { temperature: 0.2, topK: 0, topP: 0.9 }, // SmolLM2's generation_config.json
+  { temperature: 0.7, topK: 0, topP: 0.9 },
+  { temperature: 1, topK: 0, topP: 0.9 },
+  { temperature: 1, topK: 0, topP: 1 },
+];
+console.log(`${dir}: ${rows[0]!.length} logits, ${prompts.length} prompts, ${values.rounds} rounds`);
+for (const cfg of settings) {
+  const sample = createSampler({ ...cfg, seed: 1 });
+  let [ours, sorted] = [0, 0];
+  for (let r = 0; r < Number(values.rounds); r++)
+    for (const l of rows) {
+      let t = performance.now();
+      sample(l);
+      ours += performance.now() - t;
+      t = performance.now();
+      fullSort(l);
+      sorted += performance.now() - t;
+    }
+  const per = (ms: number) => (ms / (Number(values.rounds) * rows.length)).toFixed(3);
+  console.log(`temperature ${cfg.temperature}, top_p ${cfg.topP}: ${per(ours)} ms a token (sorting every logit alone: ${per(sorted)} ms)`);
+}
