@@ -21,6 +21,7 @@ import { unstable_startWorker } from "wrangler";
 import { assetsIgnored, MAX_ASSET_BYTES } from "./build-site.ts";
 import { seedOverHttp } from "./dev-seed.ts";
 import { SEED_ADAPTER_DIRS } from "../src/node/seed-adapters.ts";
+import { seedName } from "../src/registry/seed.ts";
 
 const USAGE = `usage: npm run dev:worker -- --model <folder under models/> [--port 8787] [--var KEY:VALUE …]
   Serves the Worker locally with models/<folder>/ as its model package (every file at most 25 MiB:
@@ -68,7 +69,7 @@ const seedDir = SEED_ADAPTER_DIRS[(JSON.parse(readFileSync(join(dir, "manifest.j
 if (devVars["SEED_DEMO_ADAPTERS"] === "true" && devVars["ADMIN_TOKEN"] && seedDir && seedDir !== SEED_ADAPTER_DIRS["demo"] && existsSync(seedDir)) {
   const quiet = { write: () => true };
   const seeded = await seedOverHttp(url, devVars["ADMIN_TOKEN"], seedDir, { env: {}, stdout: quiet, stderr: process.stderr, fetch });
-  process.stderr.write(seeded ? `dev:worker: seeded ${seeded.map((d) => `${d} → ${d}-demo`).join(", ")} from ${seedDir}\n` : `dev:worker: the registry already holds adapters or domains; ${seedDir} not seeded\n`);
+  process.stderr.write(seeded ? `dev:worker: seeded ${seeded.map((d) => `${d} → ${seedName(d)}`).join(", ")} from ${seedDir}\n` : `dev:worker: the registry already holds adapters or domains; ${seedDir} not seeded\n`);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.on(signal, () => {

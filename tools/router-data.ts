@@ -19,14 +19,12 @@
 import { seededUniform } from "../src/runtime/random.ts";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { comparableText, parseJsonlLines, parseLabelledJsonl, wordSetJaccard } from "../src/router/dataset.ts";
+import { chatUserTurns, comparableText, parseLabelledJsonl, ROUTER_ONLY_FILES, wordSetJaccard } from "../src/router/dataset.ts";
 import type { TemplateLanguage } from "./router-templates-i18n.ts";
 import { MULTILINGUAL_GREETINGS, MULTILINGUAL_SIGN_OFFS, MULTILINGUAL_TEMPLATES, TEMPLATE_LANGUAGES } from "./router-templates-i18n.ts";
 
 const SEED = 20261129;
 const OUT_DIR = "data/router";
-/** Hand-written router-only training rows (see buildSplits). */
-const ROUTER_ONLY_FILES = ["company-questions.jsonl", "offtopic-hard.jsonl"] as const;
 /** Every fifth row of a router-only file goes to the validation split (calibration sees that traffic too). */
 const ROUTER_ONLY_VAL_EVERY = 5;
 
@@ -1187,7 +1185,7 @@ function buildSplits(): Record<Split, Row[]> {
   // hand-written evaluation sets (e.g. "rate limit?") is left out so those stay never trained on.
   const handWritten = new Set(["dev", "realistic"].flatMap((name) => parseLabelledJsonl(readFileSync(join(OUT_DIR, `${name}.jsonl`), "utf8")).map((row) => comparableText(row.text))));
   for (const domain of ["support", "sales", "technical"] as const) {
-    for (const text of chatUserTurns(join("data/chat", `${domain}.train.jsonl`))) {
+    for (const text of chatUserTurns(readFileSync(join("data/chat", `${domain}.train.jsonl`), "utf8"))) {
       const key = text.toLowerCase();
       if (seen.has(key) || handWritten.has(comparableText(text))) continue;
       seen.add(key);
@@ -1220,13 +1218,6 @@ function buildSplits(): Record<Split, Row[]> {
   return splits;
 }
 
-/** The user messages of an OpenAI `messages` JSONL file, in file order. */
-function chatUserTurns(path: string): string[] {
-  return parseJsonlLines(readFileSync(path, "utf8"), (row) => (row as { messages: { role: string; content: string }[] }).messages)
-    .flat()
-    .filter((m) => m.role === "user")
-    .map((m) => m.content);
-}
 
 function buildLegal(): { examples: Row[]; test: Row[] } {
   const random = createRandom(SEED + 1);

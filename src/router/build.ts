@@ -11,7 +11,7 @@ import { DEFAULT_FEATURE_CONFIG, bucketIdf, extractFeatures } from "./features.t
 import { argmax, computeLogits, softmax } from "./model.ts";
 import type { ConversationContextConfig, Router } from "./router.ts";
 import { NONE_CLASS } from "./router.ts";
-import { bayesThresholds } from "./thresholds.ts";
+import { bayesThresholds, ROUTE_THRESHOLD } from "./thresholds.ts";
 import type { TrainOptions } from "./train.ts";
 import { DEFAULT_TRAIN_OPTIONS, fitSoftmaxRegression, zeroModel } from "./train.ts";
 
@@ -39,7 +39,7 @@ export const DEFAULT_BUILD_SETTINGS: RouterBuildSettings = {
   addDomainTraining: { l2: 1e-4, iterations: 200, learningRate: 2 },
   context: { earlierTurnWeight: 0.3, maxEarlierTurns: 3, earlierTurnMaxChars: 1024 },
   idf: true,
-  addedDomainThreshold: 0.5,
+  addedDomainThreshold: ROUTE_THRESHOLD,
 };
 
 /** Most replay texts stored per class (see `Router.replay`). */

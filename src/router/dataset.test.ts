@@ -2,17 +2,14 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { comparableText, parseJsonlLines, parseLabelledJsonl } from "./dataset.ts";
+import { chatUserTurns, comparableText, parseLabelledJsonl, ROUTER_ONLY_FILES } from "./dataset.ts";
 import { readRouterData } from "./test-data.ts";
 import { heldoutDomains, readHeldout } from "../../tools/domain-eval/facts.ts";
 
 const DOMAINS = ["none", "sales", "support", "technical"];
 const splits = { train: readRouterData("train"), val: readRouterData("val"), test: readRouterData("test") };
-const routerOnlyRows = () => ["company-questions", "offtopic-hard"].flatMap((name) => parseLabelledJsonl(readFileSync(`data/router/${name}.jsonl`, "utf8")));
-const chatUserTurns = () =>
-  ["support", "sales", "technical"].flatMap((domain) =>
-    parseJsonlLines(readFileSync(`data/chat/${domain}.train.jsonl`, "utf8"), (row) => (row as { messages: { role: string; content: string }[] }).messages.filter((m) => m.role === "user").map((m) => m.content)).flat(),
-  );
+const routerOnlyRows = () => ROUTER_ONLY_FILES.flatMap((file) => parseLabelledJsonl(readFileSync(`data/router/${file}`, "utf8")));
+const trainingUserTurns = () => ["support", "sales", "technical"].flatMap((domain) => chatUserTurns(readFileSync(`data/chat/${domain}.train.jsonl`, "utf8")));
 const wordSet = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
 
 describe("data/router", () => {
@@ -24,7 +21,7 @@ describe("data/router", () => {
 
   it("is stratified: every class's generated rows are 60–80% train, 10–20% val and 10–20% test", () => {
     // the train-only rows (the adapters' training turns, the router-only files) are not split
-    const trainOnly = new Set([...chatUserTurns(), ...routerOnlyRows().map((e) => e.text)].map((text) => text.toLowerCase()));
+    const trainOnly = new Set([...trainingUserTurns(), ...routerOnlyRows().map((e) => e.text)].map((text) => text.toLowerCase()));
     for (const domain of DOMAINS) {
       const count = (rows: typeof splits.train) => rows.filter((e) => e.domain === domain && !trainOnly.has(e.text.toLowerCase())).length;
       const total = count(splits.train) + count(splits.val) + count(splits.test);

@@ -78,3 +78,21 @@ export function wordSetJaccard(a: string, b: string): number {
 export function comparableText(text: string): string {
   return (text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []).join(" ");
 }
+
+/**
+ * The hand-written router-only files in data/router: train and validation rows that are not split
+ * from templates (tools/router-data.ts reads them; the stratification test leaves them out).
+ */
+export const ROUTER_ONLY_FILES = ["company-questions.jsonl", "offtopic-hard.jsonl"] as const;
+
+/**
+ * The user messages of an OpenAI `messages` JSONL text (data/chat/<domain>.train.jsonl), in order.
+ *
+ * @example chatUserTurns('{"messages":[{"role":"user","content":"hi"}]}') // → ["hi"]
+ */
+export function chatUserTurns(jsonl: string): string[] {
+  return parseJsonlLines(jsonl, (row) => (row as { messages: { role: string; content: string }[] }).messages)
+    .flat()
+    .filter((m) => m.role === "user")
+    .map((m) => m.content);
+}
