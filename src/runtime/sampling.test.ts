@@ -73,7 +73,8 @@ describe("sampling", () => {
         let order = Array.from(l.keys()).sort((a, b) => l[b]! - l[a]! || a - b);
         if (cfg.topK > 0 && cfg.topK < order.length) order = order.slice(0, cfg.topK);
         const probs = order.map((i) => Math.exp((l[i]! - l[order[0]!]!) / cfg.temperature));
-        const total = probs.reduce((a, b) => a + b, 0);
+        // the candidates' weights are summed in index order
+        const total = [...order].sort((a, b) => a - b).reduce((sum, i) => sum + Math.exp((l[i]! - l[order[0]!]!) / cfg.temperature), 0);
         let keep = order.length;
         if (cfg.topP < 1) {
           let mass = 0;
@@ -102,10 +103,22 @@ describe("sampling", () => {
         { temperature: 0.2, topK: 0, topP: 0.9, seed: 5 },
         { temperature: 0.05, topK: 0, topP: 0.99, seed: 6 },
         { temperature: 0.1, topK: 300, topP: 1, seed: 7 },
+        // top-k above the logits that weigh: every one of them is a candidate
+        { temperature: 0.1, topK: 1999, topP: 0.9, seed: 8 },
+        { temperature: 5, topK: 0, topP: 0.9999, seed: 9 },
       ]) {
         const [ours, theirs] = [createSampler(cfg), reference(cfg)];
         expect(Array.from({ length: 300 }, () => ours(l)), JSON.stringify(cfg)).toEqual(Array.from({ length: 300 }, () => theirs(l)));
       }
+    // a vocabulary as large as SmolLM2's, where only a head of the order is sorted
+    const vocab = Float32Array.from({ length: 49_152 }, () => 2.5 * n());
+    for (const cfg of [
+      { temperature: 1, topK: 0, topP: 0.9, seed: 10 },
+      { temperature: 0.7, topK: 50, topP: 0.95, seed: 11 },
+    ]) {
+      const [ours, theirs] = [createSampler(cfg), reference(cfg)];
+      expect(Array.from({ length: 20 }, () => ours(vocab)), JSON.stringify(cfg)).toEqual(Array.from({ length: 20 }, () => theirs(vocab)));
+    }
   });
 });
 

@@ -45,63 +45,171 @@ export function argmax(logits: ArrayLike<number>): number {
 /**
  * A sampler for one generation; call it once per step.
  *
- * Without top-k or top-p, a seeded uniform draw times the softmax weights' sum walks the weights
- * in index order. With them, the candidates are the logits in descending order (ties: lower index
- * first), cut to top-k; their softmax weights at the temperature are summed in that order, cut to
- * the smallest prefix whose mass reaches top-p, and the draw walks the prefix. Only the values
- * need sorting for that (a typed-array sort, ~30× faster than sorting 49k indices by a comparator,
- * which cost ~25 ms per token on SmolLM2's vocabulary); the index of the drawn value is found
- * afterwards among its ties.
+ * The softmax weights at the temperature, `exp((logit − max) / T)`, are always summed in index
+ * order to the total. Without top-k or top-p, a seeded uniform draw times the total walks the
+ * weights in index order. With them, the candidates are the logits in descending order (ties: lower
+ * index first), cut to top-k (the total is then the kept ones'); the smallest prefix whose mass (its
+ * weights summed in that order, over the total) reaches top-p is kept, and the draw walks the prefix.
+ * Only the head of that order is ever walked, so the vocabulary is not sorted (`head`): a sort of
+ * SmolLM2's 49,152 logits took ~6.5 ms a token, more than the rest of the sampler.
  *
  * @example const next = createSampler({ temperature: 0.8, topK: 40, topP: 0.95, seed: 7 }); next(logits)
  */
 export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => number {
   if (cfg.temperature === 0) return argmax;
   const uniform = seededUniform(cfg.seed);
+  const T = cfg.temperature;
   if (!(cfg.topK > 0) && !(cfg.topP < 1))
     // nothing is cut, so no order is needed: the draw walks the softmax in index order (one pass)
     return (logits) => {
-      const { weights, total } = softmaxWeights(logits, logits.length, logits[argmax(logits)]!, cfg.temperature);
+      const { weights, total } = softmaxWeights(logits, logits.length, logits[argmax(logits)]!, T);
       return walk(weights, logits.length, uniform() * total);
     };
+  const buckets = new Buckets(T);
   return (logits) => {
-    // candidate values, descending, cut to top-k; only those that can weigh are sorted
-    const sorted = weighable(logits, cfg.temperature).sort().reverse();
-    const n = cfg.topK > 0 && cfg.topK < sorted.length ? cfg.topK : sorted.length;
-    const { weights, total } = softmaxWeights(sorted, n, sorted[0]!, cfg.temperature);
-    // top-p: smallest prefix whose mass reaches topP (always keeps the first); the kept weights'
-    // sum is taken as it goes (without a cut it is the total)
-    let [keep, kept] = [n, total];
-    if (cfg.topP < 1) {
-      let [mass, sum] = [0, 0];
-      for (let j = 0; j < n; j++) {
-        mass += weights[j]! / total;
-        sum += weights[j]!;
-        if (mass >= cfg.topP) {
-          [keep, kept] = [j + 1, sum];
-          break;
-        }
+    let sorted: Float32Array;
+    let total: number;
+    let cut: Nucleus | undefined;
+    buckets.fill(logits, { weights: !(cfg.topK > 0) });
+    if (cfg.topK > 0 && cfg.topK < buckets.weighable) {
+      sorted = buckets.head(logits, buckets.byCount(cfg.topK)).subarray(0, cfg.topK);
+      total = topKTotal(logits, sorted, buckets.max, T);
+      cut = nucleus(sorted, buckets.max, T, total, cfg.topP);
+    } else {
+      if (cfg.topK > 0) buckets.fill(logits, { weights: true });
+      total = buckets.total;
+      // the buckets the top-p prefix can end in (a margin far above the sums' rounding), else all
+      let last = cfg.topP < 1 ? buckets.byMass(cfg.topP * total * (1 + 1e-9)) : Buckets.COUNT - 1;
+      for (;;) {
+        sorted = buckets.head(logits, last);
+        cut = nucleus(sorted, buckets.max, T, total, cfg.topP);
+        if (cut || last === Buckets.COUNT - 1) break;
+        last = Buckets.COUNT - 1;
       }
     }
-    return indexOfRanked(logits, sorted, walk(weights, keep, uniform() * kept));
+    // no top-p cut (or its mass never reached): every candidate is kept
+    cut ??= { weights: softmaxWeights(sorted, sorted.length, buckets.max, T).weights, keep: sorted.length, kept: total };
+    return indexOfRanked(logits, sorted, walk(cut.weights, cut.keep, uniform() * cut.kept));
   };
 }
 
+type Nucleus = { weights: Float64Array; keep: number; kept: number };
+
 /**
- * The logits whose softmax weight at `temperature` is at least 2^-60/n of the largest one's (1).
- * The others' weights sum to less than 2^-60, under half an ulp of any total (≥ 1), so leaving them
- * out changes no sum, top-p cut or draw, bar a draw that rounding walks past every kept weight
- * (chance < 2^-52). At SmolLM2's default temperature 0.2 a few hundred of its 49,152 logits are
- * left to sort instead of all: 1.06 ms a token with top_p 0.9, against ≥ 6.3 ms (bench/sampler.ts).
+ * Top-p over the descending `sorted` candidates: the smallest prefix whose mass (weights summed in
+ * order, over `total`) reaches `topP` (always keeps the first), with the prefix's weights and their
+ * sum; undefined when there is no cut or the candidates never reach it.
  */
-function weighable(logits: Float32Array, temperature: number): Float32Array {
-  const floor = logits[argmax(logits)]! + temperature * Math.log(2 ** -60 / logits.length);
-  let count = 0;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) count++;
-  if (count === logits.length) return Float32Array.from(logits);
-  const kept = new Float32Array(count);
-  for (let i = 0, j = 0; i < logits.length; i++) if (logits[i]! >= floor) kept[j++] = logits[i]!;
-  return kept;
+function nucleus(sorted: Float32Array, max: number, temperature: number, total: number, topP: number): Nucleus | undefined {
+  if (!(topP < 1)) return undefined;
+  const { weights } = softmaxWeights(sorted, sorted.length, max, temperature);
+  let [mass, sum] = [0, 0];
+  for (let j = 0; j < sorted.length; j++) {
+    mass += weights[j]! / total;
+    sum += weights[j]!;
+    if (mass >= topP) return { weights, keep: j + 1, kept: sum };
+  }
+  return undefined;
+}
+
+/**
+ * The logits that can weigh, bucketed by how far below the largest they are: 1/16 of a temperature
+ * per bucket, with each bucket's count and weight. A logit weighs when its softmax weight is at least
+ * 2^-60/n of the largest one's (1); the others' weights sum to less than 2^-60, under half an ulp of
+ * any total (≥ 1), so leaving them out changes no sum, top-p cut or draw, bar a draw that rounding
+ * walks past every kept weight (chance < 2^-52). They are ~52 temperatures down at n = 49,152, inside
+ * the 64 the buckets span. The buckets then say which logits the head of the descending order (top-k,
+ * the top-p prefix) can come from, and only those are sorted: at temperature 1 with top_p 0.9 a few
+ * dozen of SmolLM2's 49,152 (bench/sampler.ts).
+ */
+class Buckets {
+  static readonly COUNT = 1024;
+  static readonly PER_TEMPERATURE = 16;
+  private readonly count = new Int32Array(Buckets.COUNT);
+  private readonly mass = new Float64Array(Buckets.COUNT);
+  max = 0;
+  floor = 0;
+  /** How many logits weigh. */
+  weighable = 0;
+  /** Their weights' sum in index order (when filled with weights). */
+  total = 0;
+
+  private readonly scale: number;
+
+  constructor(private readonly temperature: number) {
+    this.scale = Buckets.PER_TEMPERATURE / temperature;
+  }
+
+  bucketOf(value: number): number {
+    return Math.min(Buckets.COUNT - 1, Math.floor((this.max - value) * this.scale));
+  }
+
+  /** Counts (and with `weights`, weights and their total) of the logits that weigh. */
+  fill(logits: Float32Array, { weights }: { weights: boolean }): void {
+    const [T, count, mass, scale, last] = [this.temperature, this.count, this.mass, this.scale, Buckets.COUNT - 1];
+    const max = (this.max = logits[argmax(logits)]!);
+    const floor = (this.floor = max + T * Math.log(2 ** -60 / logits.length));
+    count.fill(0);
+    mass.fill(0);
+    let [weighable, total] = [0, 0];
+    // bucketOf, inlined: this loop is most of a sampled token's time
+    for (let i = 0; i < logits.length; i++) {
+      const v = logits[i]!;
+      if (v < floor) continue;
+      const b = Math.min(last, Math.floor((max - v) * scale));
+      count[b]!++;
+      weighable++;
+      if (!weights) continue;
+      const w = Math.exp((v - max) / T);
+      mass[b]! += w;
+      total += w;
+    }
+    [this.weighable, this.total] = [weighable, total];
+  }
+
+  /** The first bucket by which at least `k` logits have been seen, from the top. */
+  byCount(k: number): number {
+    let seen = 0;
+    for (let b = 0; b < Buckets.COUNT; b++) if ((seen += this.count[b]!) >= k) return b;
+    return Buckets.COUNT - 1;
+  }
+
+  /** The first bucket by which the weights seen, from the top, reach `mass`. */
+  byMass(mass: number): number {
+    let seen = 0;
+    for (let b = 0; b < Buckets.COUNT; b++) if ((seen += this.mass[b]!) >= mass) return b;
+    return Buckets.COUNT - 1;
+  }
+
+  /** The logits that weigh in buckets 0..`last`, in descending order: a head of the whole order. */
+  head(logits: Float32Array, last: number): Float32Array {
+    let size = 0;
+    for (let b = 0; b <= last; b++) size += this.count[b]!;
+    const out = new Float32Array(size);
+    // values below `lower` are in later buckets (a margin for rounding): no bucket to work out
+    const lower = Math.max(this.floor, this.max - ((last + 1) / Buckets.PER_TEMPERATURE + 1e-6) * this.temperature);
+    for (let i = 0, j = 0; i < logits.length && j < size; i++) {
+      const v = logits[i]!;
+      if (v >= lower && v >= this.floor && this.bucketOf(v) <= last) out[j++] = v;
+    }
+    return out.sort().reverse();
+  }
+}
+
+/**
+ * The top-k candidates' total, in index order: every logit above the k-th largest value, and of those
+ * equal to it the lowest indices, as many as the top k hold.
+ */
+function topKTotal(logits: Float32Array, topK: Float32Array, max: number, temperature: number): number {
+  const last = topK[topK.length - 1]!;
+  let ties = 0;
+  for (let j = topK.length - 1; j >= 0 && topK[j] === last; j--) ties++;
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (v > last || (v === last && ties-- > 0)) total += Math.exp((v - max) / temperature);
+  }
+  return total;
 }
 
 /** exp((value − max) / temperature) of the first `n` values, and their sum in that order. */
