@@ -8,7 +8,7 @@
  * temperature 0.2 / top_p 0.9 a token took ≥ 6.3 ms (the full sort alone) and took 1.06 ms once only
  * the logits that can weigh were sorted. Session 13: only the head of the order that top-k / top-p
  * walk is sorted (src/runtime/sampling.ts, `Buckets`): temperature 0.7–1 with top_p 0.9 went from
- * 8.9–9.4 ms a token to 2.4–2.8 ms (1.5–1.6 ms without the full sorts interleaved).
+ * 8.9–9.4 ms a token to 1.6–3.2 ms (1.3–2.5 ms without the full sorts interleaved).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

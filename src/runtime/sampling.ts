@@ -61,10 +61,14 @@ export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => nu
   const T = cfg.temperature;
   if (!(cfg.topK > 0) && !(cfg.topP < 1))
     // nothing is cut, so no order is needed: the draw walks the softmax in index order (one pass)
+  {
+    let scratch = new Float64Array(0); // reused: a fresh 49,152-weight array each token is 393 KB of garbage
     return (logits) => {
-      const { weights, total } = softmaxWeights(logits, logits.length, logits[argmax(logits)]!, T);
+      if (scratch.length < logits.length) scratch = new Float64Array(logits.length);
+      const { weights, total } = softmaxWeights(logits, logits.length, logits[argmax(logits)]!, T, scratch);
       return walk(weights, logits.length, uniform() * total);
     };
+  }
   const buckets = new Buckets(T);
   return (logits) => {
     let sorted: Float32Array;
@@ -146,12 +150,15 @@ class Buckets {
 
   /** Counts (and with `weights`, weights and their total) of the logits that weigh. */
   fill(logits: Float32Array, { weights }: { weights: boolean }): void {
-    const [T, count, mass, scale, last] = [this.temperature, this.count, this.mass, this.scale, Buckets.COUNT - 1];
+    const T = this.temperature;
+    const { count, mass, scale } = this;
+    const last = Buckets.COUNT - 1;
     const max = (this.max = logits[argmax(logits)]!);
     const floor = (this.floor = max + T * Math.log(2 ** -60 / logits.length));
     count.fill(0);
     mass.fill(0);
-    let [weighable, total] = [0, 0];
+    let weighable = 0;
+    let total = 0;
     // bucketOf, inlined: this loop is most of a sampled token's time
     for (let i = 0; i < logits.length; i++) {
       const v = logits[i]!;
@@ -164,7 +171,8 @@ class Buckets {
       mass[b]! += w;
       total += w;
     }
-    [this.weighable, this.total] = [weighable, total];
+    this.weighable = weighable;
+    this.total = total;
   }
 
   /** The first bucket by which at least `k` logits have been seen, from the top. */
@@ -212,9 +220,9 @@ function topKTotal(logits: Float32Array, topK: Float32Array, max: number, temper
   return total;
 }
 
-/** exp((value − max) / temperature) of the first `n` values, and their sum in that order. */
-function softmaxWeights(values: Float32Array, n: number, max: number, temperature: number): { weights: Float64Array; total: number } {
-  const weights = new Float64Array(n);
+/** exp((value − max) / temperature) of the first `n` values (into `into` when given), and their sum in that order. */
+function softmaxWeights(values: Float32Array, n: number, max: number, temperature: number, into?: Float64Array): { weights: Float64Array; total: number } {
+  const weights = into ?? new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) total += weights[i] = Math.exp((values[i]! - max) / temperature);
   return { weights, total };
