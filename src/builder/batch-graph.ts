@@ -55,7 +55,10 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
     g.op("Expand", [g.op("Unsqueeze", [later, g.i64([0])]), g.op("Concat", [B, S, S], { axis: 0 })]), // [B, S, S]
   ], { axis: 2 });
   const mask = g.op("Where", [blocked, g.f32([-Infinity], []), g.f32([0], [])]); // [B, S, L + S]
-  return { pos, mask, shapeBS, loraRows, rowColumns };
+  // the tokens of the rows that carry an adapter, `[B', S]` (row·S + s), and as scatter indices `[B', S, 1]`
+  const loraTokens = g.op("Add", [g.op("Unsqueeze", [g.op("Mul", [loraRows, S]), g.i64([1])]), g.op("Unsqueeze", [sRange, g.i64([0])])]);
+  const loraScatter = g.op("Unsqueeze", [loraTokens, g.i64([2])]);
+  return { pos, mask, shapeBS, loraTokens, loraScatter, rowColumns };
 }
 
 /**
@@ -82,16 +85,14 @@ export function perRowAttention(g: GraphBuilder, q: string, kv: { pastK: string;
 
 /**
  * The LoRA side path of the rows that carry an adapter (`lora_rows`, B' of the B rows), on their
- * own tokens: `[N, K]` → `[B, S, K]` → those rows `[B', S, K] · A[B', K, r] · B[B', r, N]`, added
- * to their rows of the base output (ScatterND, reduction add). Rows without an adapter are not
- * touched at all: exactly the base.
+ * own tokens: those tokens gathered as `[B', S, K]` (2-D indices, so no reshape), `· A[B', K, r] ·
+ * B[B', r, N]`, added to their tokens of the base output `[N_tokens, N]` (ScatterND, reduction add).
+ * Rows without an adapter are not touched at all: exactly the base. Four nodes per projection group
+ * (it was ten with the reshapes to `[B, S, ·]` and back: 720 nodes of SmolLM2's batched graph).
  */
-export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, B: string, rows: { shapeBS: string; loraRows: string }, K: number, N: number): string {
-  const x3 = g.op("Reshape", [x, g.op("Concat", [rows.shapeBS, g.i64([K])], { axis: 0 })]); // [B, S, K]
-  const delta = g.op("MatMul", [g.op("MatMul", [g.op("Gather", [x3, rows.loraRows], { axis: 0 }), A]), B]); // [B', S, N]
-  const base3 = g.op("Reshape", [base, g.op("Concat", [rows.shapeBS, g.i64([N])], { axis: 0 })]); // [B, S, N]
-  const y3 = g.op("ScatterND", [base3, g.op("Unsqueeze", [rows.loraRows, g.i64([1])]), delta], { reduction: "add" });
-  return g.op("Reshape", [y3, g.i64([-1, N])]);
+export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, B: string, rows: { loraTokens: string; loraScatter: string }): string {
+  const delta = g.op("MatMul", [g.op("MatMul", [g.op("Gather", [x, rows.loraTokens], { axis: 0 }), A]), B]); // [B', S, N]
+  return g.op("ScatterND", [base, rows.loraScatter, delta], { reduction: "add" });
 }
 
 /** The last position of each row, `[N, d]` → `[B, d]` (what the next token is sampled from). */

@@ -297,7 +297,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     let y: string;
     if (opts.batch) {
       const A = g.input(io.loraA(layer, group), "float32", ["BL", K, rank]);
-      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["BL", rank, N]), batch!, K, N);
+      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["BL", rank, N]), batch!);
     } else {
       const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
       const B = g.input(io.loraB(layer, group), "float32", [rank, N]);
