@@ -58,7 +58,23 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
   // the tokens of the rows that carry an adapter, `[B', S]` (row·S + s), and as scatter indices `[B', S, 1]`
   const loraTokens = g.op("Add", [g.op("Unsqueeze", [g.op("Mul", [loraRows, S]), g.i64([1])]), g.op("Unsqueeze", [sRange, g.i64([0])])]);
   const loraScatter = g.op("Unsqueeze", [loraTokens, g.i64([2])]);
-  return { pos, mask, shapeBS, loraTokens, loraScatter, rowColumns };
+  return { pos, mask, shapeBS, loraTokens, loraScatter, rowColumns, L, S };
+}
+
+/**
+ * The shapes every layer's `perRowAttention` reshapes to, and the mask broadcast over heads: the same
+ * in every layer, so worked out once per pass instead of once per layer (six nodes a layer).
+ */
+export function attentionShapes(g: GraphBuilder, rows: { shapeBS: string; mask: string; L: string; S: string }, dims: { KV: number; groups: number; hd: number }) {
+  const { KV, groups, hd } = dims;
+  const LS = g.op("Add", [rows.L, rows.S]); // [1]: past columns + new tokens, what each query scores
+  return {
+    queries: g.op("Concat", [rows.shapeBS, g.i64([KV, groups, hd])], { axis: 0 }), // [B, S, KV, g, hd]
+    perRow: g.op("Concat", [g.i64([KV]), rows.shapeBS, g.i64([hd])], { axis: 0 }), // [KV, B, S, hd]
+    perHead: g.op("Concat", [g.i64([KV, 0, groups, -1]), LS], { axis: 0 }), // [KV, B, g, S, L + S]
+    scores: g.op("Concat", [g.i64([KV, 0, -1]), LS], { axis: 0 }), // [KV, B, g·S, L + S]
+    mask: g.op("Unsqueeze", [rows.mask, g.i64([0, 2])]), // [1, B, 1, S, L + S]
+  };
 }
 
 /**
@@ -68,17 +84,15 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
  * not with the buffer; the buffer itself is only read (the host appends the new columns after the
  * pass, src/runtime/ragged-cache.ts). Returns `[N, H·hd]`.
  */
-export function perRowAttention(g: GraphBuilder, q: string, kv: { pastK: string; pastV: string; newK: string; newV: string }, rows: { shapeBS: string; mask: string; rowColumns: string }, dims: { KV: number; groups: number; hd: number; scale: number }): string {
+export function perRowAttention(g: GraphBuilder, q: string, kv: { pastK: string; pastV: string; newK: string; newV: string }, rows: { rowColumns: string }, shapes: ReturnType<typeof attentionShapes>, dims: { KV: number; groups: number; hd: number; scale: number }): string {
   const { KV, groups, hd, scale } = dims;
   // [N, H·hd] → [B, S, KV, g, hd] → [KV, B, g, S, hd] → [KV, B, g·S, hd]: one product per (kv head, row), no broadcasting
-  const qG = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [q, g.op("Concat", [rows.shapeBS, g.i64([KV, groups, hd])], { axis: 0 })])], { perm: [2, 0, 3, 1, 4] }), g.i64([KV, 0, -1, hd])]);
-  const perRow = g.op("Concat", [g.i64([KV]), rows.shapeBS, g.i64([hd])], { axis: 0 }); // [KV, B, S, hd]
-  const own = (past: string, fresh: string) => g.op("Concat", [g.op("Gather", [past, rows.rowColumns], { axis: 1 }), g.op("Reshape", [fresh, perRow])], { axis: 2 }); // [KV, B, L + S, hd]
+  const qG = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [q, shapes.queries])], { perm: [2, 0, 3, 1, 4] }), g.i64([KV, 0, -1, hd])]);
+  const own = (past: string, fresh: string) => g.op("Concat", [g.op("Gather", [past, rows.rowColumns], { axis: 1 }), g.op("Reshape", [fresh, shapes.perRow])], { axis: 2 }); // [KV, B, L + S, hd]
   const scores = g.op("MatMul", [qG, g.op("Transpose", [own(kv.pastK, kv.newK)], { perm: [0, 1, 3, 2] })]); // [KV, B, g·S, L + S]
-  const shape = g.op("Shape", [scores]);
-  const perHead = g.op("Reshape", [scores, g.op("Concat", [g.i64([KV, 0, groups, -1]), g.op("Slice", [shape, g.i64([3]), g.i64([4])])], { axis: 0 })]); // [KV, B, g, S, L + S]
-  const masked = g.op("Add", [g.op("Mul", [perHead, g.f32([scale], [])]), g.op("Unsqueeze", [rows.mask, g.i64([0, 2])])]); // + [1, B, 1, S, L + S]
-  const att = g.op("Reshape", [g.op("Softmax", [masked], { axis: -1 }), shape]); // [KV, B, g·S, L + S]
+  const perHead = g.op("Reshape", [scores, shapes.perHead]); // [KV, B, g, S, L + S]
+  const masked = g.op("Add", [g.op("Mul", [perHead, g.f32([scale], [])]), shapes.mask]); // + [1, B, 1, S, L + S]
+  const att = g.op("Reshape", [g.op("Softmax", [masked], { axis: -1 }), shapes.scores]); // [KV, B, g·S, L + S]
   const ctx = g.op("Reshape", [g.op("MatMul", [att, own(kv.pastV, kv.newV)]), g.i64([KV, 0, groups, -1, hd])]); // [KV, B, g, S, hd]
   return g.op("Reshape", [g.op("Transpose", [ctx], { perm: [1, 3, 0, 2, 4] }), g.i64([-1, KV * groups * hd])]);
 }

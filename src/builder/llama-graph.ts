@@ -14,7 +14,7 @@
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
-import { batchPositionsAndMask, lastPositionRows, perRowAttention, perRowLora } from "./batch-graph.ts";
+import { attentionShapes, batchPositionsAndMask, lastPositionRows, perRowAttention, perRowLora } from "./batch-graph.ts";
 import { offsetToUint8, quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
 import { groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
@@ -394,6 +394,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   const eps = { float: arch.rms_norm_eps };
   let residualAdd: string | undefined; // output of the previous block still to be added to h
+  let attnShapes: ReturnType<typeof attentionShapes> | undefined; // batched: the shapes every layer's attention uses
   for (let l = 0; l < arch.num_hidden_layers; l++) {
     const pre = `model.layers.${l}`;
     // RMSNorm (fused with the previous block's residual add)
@@ -434,7 +435,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const newK = fresh(k!, io.presentKey(l));
       const newV = fresh(v!, io.presentValue(l));
       if (batch) {
-        attnIn = perRowAttention(g, q!, { pastK, pastV, newK, newV }, batch, { KV, groups: groupsPerKv, hd, scale: attScale });
+        attnShapes ??= attentionShapes(g, batch, { KV, groups: groupsPerKv, hd });
+        attnIn = perRowAttention(g, q!, { pastK, pastV, newK, newV }, batch, attnShapes, { KV, groups: groupsPerKv, hd, scale: attScale });
       } else {
         const present = (past: string, name: string, added: string) => {
           const cat = g.op("Concat", [g.op("Squeeze", [past, g.i64([0])]), added], { axis: 1 });
