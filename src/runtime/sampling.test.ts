@@ -99,7 +99,7 @@ describe("sampling", () => {
         { temperature: 0.7, topK: 40, topP: 0.9, seed: 2 },
         { temperature: 3, topK: 0, topP: 0.5, seed: 3 },
         { temperature: 0.2, topK: 5, topP: 1, seed: 4 },
-        // low temperatures: most logits weigh nothing and are never sorted (weighable)
+        // low temperatures: most logits weigh nothing and are never bucketed or sorted
         { temperature: 0.2, topK: 0, topP: 0.9, seed: 5 },
         { temperature: 0.05, topK: 0, topP: 0.99, seed: 6 },
         { temperature: 0.1, topK: 300, topP: 1, seed: 7 },

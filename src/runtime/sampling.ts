@@ -59,10 +59,10 @@ export function createSampler(cfg: SamplingConfig): (logits: Float32Array) => nu
   if (cfg.temperature === 0) return argmax;
   const uniform = seededUniform(cfg.seed);
   const T = cfg.temperature;
-  if (!(cfg.topK > 0) && !(cfg.topP < 1))
-    // nothing is cut, so no order is needed: the draw walks the softmax in index order (one pass)
-  {
-    let scratch = new Float64Array(0); // reused: a fresh 49,152-weight array each token is 393 KB of garbage
+  if (!(cfg.topK > 0) && !(cfg.topP < 1)) {
+    // nothing is cut, so no order is needed: the draw walks the softmax in index order (one pass);
+    // the weights array is reused (a fresh one for 49,152 logits is 393 KB of garbage a token)
+    let scratch = new Float64Array(0);
     return (logits) => {
       if (scratch.length < logits.length) scratch = new Float64Array(logits.length);
       const { weights, total } = softmaxWeights(logits, logits.length, logits[argmax(logits)]!, T, scratch);
