@@ -1218,7 +1218,6 @@ function buildSplits(): Record<Split, Row[]> {
   return splits;
 }
 
-
 function buildLegal(): { examples: Row[]; test: Row[] } {
   const random = createRandom(SEED + 1);
   const render = (template: string): Row => ({ text: humanise(random, renderTemplate(random, template), "legal"), domain: "legal" });

@@ -394,7 +394,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
 
   const eps = { float: arch.rms_norm_eps };
   let residualAdd: string | undefined; // output of the previous block still to be added to h
-  let attnShapes: ReturnType<typeof attentionShapes> | undefined; // batched: the shapes every layer's attention uses
+  const attnShapes = batch ? attentionShapes(g, batch, { KV, groups: groupsPerKv, hd }) : undefined; // batched: the shapes every layer's attention uses
   for (let l = 0; l < arch.num_hidden_layers; l++) {
     const pre = `model.layers.${l}`;
     // RMSNorm (fused with the previous block's residual add)
@@ -435,8 +435,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const newK = fresh(k!, io.presentKey(l));
       const newV = fresh(v!, io.presentValue(l));
       if (batch) {
-        attnShapes ??= attentionShapes(g, batch, { KV, groups: groupsPerKv, hd });
-        attnIn = perRowAttention(g, q!, { pastK, pastV, newK, newV }, batch, attnShapes, { KV, groups: groupsPerKv, hd, scale: attScale });
+        attnIn = perRowAttention(g, q!, { pastK, pastV, newK, newV }, batch, attnShapes!, { KV, groups: groupsPerKv, hd, scale: attScale });
       } else {
         const present = (past: string, name: string, added: string) => {
           const cat = g.op("Concat", [g.op("Squeeze", [past, g.i64([0])]), added], { axis: 1 });

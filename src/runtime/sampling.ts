@@ -194,11 +194,11 @@ class Buckets {
     let size = 0;
     for (let b = 0; b <= last; b++) size += this.count[b]!;
     const out = new Float32Array(size);
-    // values below `lower` are in later buckets (a margin for rounding): no bucket to work out
+    // values below `lower` weigh nothing or are in later buckets (a margin for rounding): no bucket to work out
     const lower = Math.max(this.floor, this.max - ((last + 1) / Buckets.PER_TEMPERATURE + 1e-6) * this.temperature);
     for (let i = 0, j = 0; i < logits.length && j < size; i++) {
       const v = logits[i]!;
-      if (v >= lower && v >= this.floor && this.bucketOf(v) <= last) out[j++] = v;
+      if (v >= lower && this.bucketOf(v) <= last) out[j++] = v;
     }
     return out.sort().reverse();
   }
