@@ -14,7 +14,7 @@
  * deployed Worker (bundled, in workerd, the embedded int8 demo) over real HTTP, `BATCHING = "true"`
  * against `"false"` in two Workers side by side, streamed chats with uploaded r=16 adapters.
  *
- * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save bench/results/<file>.json]`
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save bench/results/<file>.json]`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -30,7 +30,7 @@ import type { EngineBackend } from "../src/runtime/backend.ts";
 import { WEIGHT_FORMATS, type Architecture, type WeightFormat } from "../src/runtime/manifest.ts";
 import { loadModelPackage, type ModelPackage } from "../src/runtime/model-package.ts";
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
-import { nodeBackend } from "../src/runtime/node-backend.ts";
+import { defaultThreads, nodeBackend } from "../src/runtime/node-backend.ts";
 import { wasmBackend } from "../src/runtime/wasm-backend.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
 import { startBundledWorker, type BundledWorker } from "../test/support/bundled-worker.ts";
@@ -201,8 +201,8 @@ function table(r: Result): string {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, prompt: { type: "string" }, streams: { type: "string" }, rank: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 <package dir>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save <file.json>]\n");
+  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, threads: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, prompt: { type: "string" }, streams: { type: "string" }, rank: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 <package dir>] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
   const rank = Number(args.rank ?? 16);
@@ -210,6 +210,8 @@ async function main() {
   const streams = args.streams ? args.streams.split(",").map(Number) : STREAMS;
   if (!(streams[0] === 1 && streams.every((n) => Number.isInteger(n) && n >= 1))) throw new Error("--streams must list stream counts starting with 1 (the lone stream every ratio is against)");
   if (!(Number.isInteger(prompt) && prompt >= 1)) throw new Error("--prompt must be an integer ≥ 1");
+  const threads = Number(args.threads ?? defaultThreads());
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error("--threads must be an integer ≥ 1");
   const o = { rounds, tokens, rank, prompt, streams };
   if (!(Number.isInteger(rank) && rank >= 0)) throw new Error("--rank must be an integer ≥ 0");
   if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
@@ -227,7 +229,7 @@ async function main() {
   if (parts.has("smollm2") && !existsSync(join(smol, "model.batch.onnx"))) log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
   else if (parts.has("smollm2")) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
-    results.push(await benchModel("SmolLM2-135M", pkg, nodeBackend({ threads: 1 }), o, log));
+    results.push(await benchModel(`SmolLM2-135M (${pkg.manifest.quantization.weights}, ${threads} thread${threads > 1 ? "s" : ""})`, pkg, nodeBackend({ threads }), o, log));
   }
   if (parts.has("worker")) results.push(await benchWorker(o, log));
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
