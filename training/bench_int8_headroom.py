@@ -21,7 +21,9 @@ A scheme is `weights/activations/transform`:
                Kronecker product applied to down_proj's input at run time; it spreads activation
                outliers over all channels so one scale fits them)
 
-Every linear layer of every block is quantized, and the lm_head (the tied embedding table).
+Every linear layer of every block is quantized, and the lm_head. The embedding lookup keeps float
+rows (an int8 package gathers int8 rows of its one table, one scale each: a small extra error left
+out here).
 
     python training/bench_int8_headroom.py                       # SmolLM2 from its wheel, default schemes
     python training/bench_int8_headroom.py --schemes col/fp/none,col/token/rotate --seeds 0 --json out.json
