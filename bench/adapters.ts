@@ -24,6 +24,7 @@ import { encodeFloats, serializeSafetensors, type TensorInput } from "../src/ada
 import { PROJECTIONS, projectionShape, type Architecture } from "../src/runtime/manifest.ts";
 import { seededNormal } from "../src/runtime/random.ts";
 import { limitsSchema } from "../src/pipeline/limits.ts";
+import { median } from "./stats.ts";
 
 export const DEFAULT_BENCH_ARCH: Architecture = {
   family: "llama", model_type: "llama", vocab_size: 32000, hidden_size: 1024, intermediate_size: 2816, num_hidden_layers: 4,
@@ -45,11 +46,6 @@ export function randomPeftFiles(arch: Architecture, r: number, seed: number): { 
   }
   const config = { peft_type: "LORA", r, lora_alpha: 2 * r, target_modules: [...PROJECTIONS], bias: "none", task_type: "CAUSAL_LM" };
   return { config: JSON.stringify(config), weights: serializeSafetensors(tensors, { format: "pt" }) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function time(runs: number, f: () => void): number {

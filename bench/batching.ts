@@ -37,6 +37,7 @@ import { startBundledWorker, type BundledWorker } from "../test/support/bundled-
 import { uploadRandomAdapter } from "../test/support/http-clients.ts";
 import type { ProjectionName } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
+import { median, quantile } from "./stats.ts";
 
 const STREAMS = [1, 2, 4, 8, 16];
 /** Prompt tokens per stream unless `--prompt` says otherwise. */
@@ -48,11 +49,6 @@ type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; wa
 type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
 type Result = { model: string; backend: string; rows: Row[]; goal: { speedup_8_vs_1: number; tpot_8_vs_lone: number } };
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
-const median = (xs: number[]) => quantile(xs, 0.5);
 
 type Mode = "batched" | "one_by_one";
 type StreamFigures = { tok_s: number; gaps: number[]; wall_s: number };

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { launchChromium } from "../test/browser/support/chromium.ts";
 import { buildDemoVariant, serveHarness } from "../test/browser/support/harness-page.ts";
+import { median } from "./stats.ts";
 
 const HELP = `Usage: npm run bench:browser -- [--gpu] [--formats int4,int8,fp32] [--tokens N] [--prompt N] [--rounds N] [--json]
 
@@ -48,7 +49,6 @@ if (bad) {
   process.exit(1);
 }
 const log = (msg: string) => process.stderr.write(`bench:browser: ${msg}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const tmp = await mkdtemp(join(tmpdir(), "lora-edge-bench-browser-"));
 const packages: Record<string, string> = {};

@@ -21,6 +21,7 @@ import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
 import { wasmHeapBytes } from "../src/runtime/ort.ts";
 import { PRESETS } from "../src/builder/presets.ts";
+import { median } from "./stats.ts";
 
 export type EngineFigures = {
   format: string;
@@ -38,11 +39,6 @@ export type EngineFigures = {
 
 const PROMPT = 64;
 const STEPS = 96;
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export type Lane = { engine: Engine; lora?: LoraFeeds };
 

@@ -22,13 +22,9 @@ import { LORA_GROUPS, cacheDims, groupLayout, io, type Architecture } from "../s
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { createSession, ort } from "../src/runtime/ort.ts";
 import { randomFeeds } from "../test/support/feeds.ts";
+import { median } from "./stats.ts";
 
 const STEPS = 48;
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 type Stepper = { step(id: number): Promise<void>; release(): void };
 

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import { GraphBuilder } from "../src/builder/onnx.ts";
 import { initOrt, ort as ortWeb } from "../src/runtime/ort.ts";
+import { median } from "./stats.ts";
 
 type Variant = { name: string; build: (g: GraphBuilder, x: string) => string };
 const BLOCK = 32;
@@ -98,7 +99,6 @@ export async function benchKernels(backend: "node" | "wasm", runs: number, rows 
         if (run > 0) times[i]!.push((used.user + used.system) / 1000); // run 0 warms up
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     const base = median(times[0]!);
     report[suite] = variants.map((v, i) => ({ variant: v.name, cpu_ms: median(times[i]!), vs_fp32: median(times[i]!) / base }));
     for (const s of sessions) await s.release();

@@ -42,9 +42,9 @@ import { randomFeeds } from "../test/support/feeds.ts";
 import { relL2 } from "../test/reference/llama64.ts";
 import { GREEDY } from "../src/runtime/sampling.ts";
 import { multipart } from "../tools/cli.ts";
+import { median } from "./stats.ts";
 
 const log = (msg: string) => process.stderr.write(`bench:node: ${msg}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const PROMPT = 64;
 
 async function loadPackage(dir: string): Promise<ModelPackage> {

@@ -8,6 +8,7 @@
  * the kernel (not the embedding's Gather) whose input or output is vocabulary-wide: onnxruntime-node
  * records output shapes, onnxruntime-web input shapes.
  */
+import { median } from "./stats.ts";
 
 type Shapes = Array<Record<string, number[]>>;
 export type ProfileEvent = { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string; output_type_shape?: Shapes; input_type_shape?: Shapes } };
@@ -24,7 +25,6 @@ export type DecodeProfile = {
   ops: { op: string; nodes: number; ms: number; share: number }[];
 };
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const vocabWide = (shapes: Shapes | undefined, vocab: number) => shapes?.some((s) => Object.values(s)[0]?.at(-1) === vocab) ?? false;
 
 /** @example summariseProfile(JSON.parse(readFileSync(file, "utf8")), 1, 49152) */

@@ -19,6 +19,7 @@ import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { buildTokenizer } from "../src/builder/tokenizer.ts";
 import { DEFAULT_CORPUS } from "../src/builder/corpus.ts";
+import { median } from "./stats.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -173,11 +174,6 @@ function coldStartMs(bundle: string, filesPath: string): number {
     tok.render(${JSON.stringify(MESSAGES)});
     console.log(performance.now() - start);`;
   return Number(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim().split("\n").at(-1));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function kb(bytes: number): string {

@@ -19,6 +19,7 @@ import { peftConfig, randomPeftTensors, writeSafetensors, PROJECTIONS } from "..
 import type { HfConfig } from "../test/reference/llama64.ts";
 import { multipart } from "../tools/cli.ts";
 import { startBundledWorker } from "../test/support/bundled-worker.ts";
+import { median, quantile } from "./stats.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TOKEN = "bench-token";
@@ -32,11 +33,6 @@ function peftUpload(arch: HfConfig, r: number, seed: number): { body: Uint8Array
   return multipart({ "adapter_config.json": config, "adapter_model.safetensors": weights });
 }
 
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 /**

@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { agreeingPrefix, laneRows, median, memoryRatio, speedRatios } from "./summary.ts";
+import { agreeingPrefix, laneRows, memoryRatio, speedRatios } from "./summary.ts";
 import { argmax } from "./lanes.ts";
 
 describe("bench:peers summary", () => {
-  it("takes the median of odd and even counts, NaN of none", () => {
-    expect(median([5, 1, 3])).toBe(3);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(median([])).toBeNaN();
-  });
-
   it("turns step times into tokens/s: prefill over the prompt, decode per step", () => {
     const rows = laneRows({ a: { prefill_ms: [500, 250, 1000], decode_ms: [20, 25, 30] } }, 50);
     expect(rows.a).toEqual({ prefill_tokens_per_s: 100, decode_ms: 25, decode_tokens_per_s: 40, steps: 3 });

@@ -4,6 +4,7 @@
  * transformers.js's at no more memory; #12: native decode on one thread ≥ llama.cpp's; a rank-16
  * adapter ≤ 10 %). Pure: no engines, no clocks.
  */
+import { median } from "../stats.ts";
 
 export type LaneTimes = { prefill_ms: number[]; decode_ms: number[] };
 export type LaneRow = { prefill_tokens_per_s: number; decode_ms: number; decode_tokens_per_s: number; steps: number };
@@ -11,12 +12,6 @@ export type LaneRow = { prefill_tokens_per_s: number; decode_ms: number; decode_
 /** A ratio with what it compares and, when an issue sets one, its goal (`higher`: ratio ≥ goal passes). */
 export type Ratio = { name: string; numerator: string; denominator: string; value: number; goal?: { value: number; higher: boolean }; met?: boolean };
 
-export const median = (xs: readonly number[]): number => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export function laneRows(lanes: Record<string, LaneTimes>, promptTokens: number): Record<string, LaneRow> {
   return Object.fromEntries(
