@@ -49,7 +49,6 @@ type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; wa
 type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
 type Result = { model: string; backend: string; rows: Row[]; goal: { speedup_8_vs_1: number; tpot_8_vs_lone: number } };
 
-
 type Mode = "batched" | "one_by_one";
 type StreamFigures = { tok_s: number; gaps: number[]; wall_s: number };
 

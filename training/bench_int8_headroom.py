@@ -150,12 +150,12 @@ def quantize(model, weights: str, activations: str) -> None:
 
 def eval_sequences(tokenizer, positions: int) -> list[list[int]]:
     """bench/quality.ts's text: held-out conversations, chat template, up to SEQUENCE tokens each."""
+    from chat_data import load_conversations
+
     out, total = [], 0
     for f in sorted((REPO / "data" / "chat").glob("*.eval.jsonl")):
-        for line in f.read_text().splitlines():
-            if not line.strip():
-                continue
-            ids = tokenizer.apply_chat_template(json.loads(line)["messages"], tokenize=True, add_generation_prompt=False)
+        for messages in load_conversations(f):
+            ids = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=False)
             ids = list(ids["input_ids"] if hasattr(ids, "keys") else ids)[:SEQUENCE]
             out.append(ids)
             total += len(ids)
@@ -210,7 +210,6 @@ def main(argv=None) -> int:
 
     import base_model
 
-    torch.manual_seed(0)
     path = base_model.resolve(args.model or base_model.SMOLLM2)
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float64).eval()

@@ -12,7 +12,6 @@ export type LaneRow = { prefill_tokens_per_s: number; decode_ms: number; decode_
 /** A ratio with what it compares and, when an issue sets one, its goal (`higher`: ratio ≥ goal passes). */
 export type Ratio = { name: string; numerator: string; denominator: string; value: number; goal?: { value: number; higher: boolean }; met?: boolean };
 
-
 export function laneRows(lanes: Record<string, LaneTimes>, promptTokens: number): Record<string, LaneRow> {
   return Object.fromEntries(
     Object.entries(lanes).map(([name, t]) => {
