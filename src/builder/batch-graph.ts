@@ -18,11 +18,9 @@
  * step took 387 ms that way and 150 ms with the host appending (SmolLM2 fp32, bench/README.md
  * "In-place KV").
  *
- * LoRA: the batch's distinct adapters side by side, `A` `[in, U·r]` and `B` `[U·r, out]` with r the
- * largest rank among them (a smaller rank zero-padded: exact zeros), and a 0/1 mask `[N, U·r]` that
- * keeps each token's own adapter (`perRowLora`). Rows that share an adapter share its columns, so
- * its factors are read once per pass however many rows use it; a row without one has a zero mask
- * and is the base.
+ * LoRA: the rows that carry an adapter (`lora_rows`) have theirs stacked, `A` `[B', in, r]` and
+ * `B` `[B', r, out]` with r the largest rank among them; a row of smaller rank is zero-padded, which
+ * adds exact zeros; a row without an adapter takes no part in the side path and is the base.
  *
  * int8 activations are quantized per token (llama-graph.ts's `int8Activations: "row"` path), never
  * per tensor as the plain graph's default DynamicQuantizeMatMul does, which would make a row's
@@ -42,6 +40,7 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
   const positions = g.input(batchIo.positions, "int64", ["B", "S"]);
   const rowColumns = g.input(batchIo.rowColumns, "int64", ["B", "L"]);
   const rowLengths = g.input(batchIo.rowLengths, "int64", ["B"]);
+  const loraRows = g.input(batchIo.loraRows, "int64", ["BL"]);
   const pos = g.op("Reshape", [positions, g.i64([-1])]); // [N]
   const scalar = (v: bigint) => g.initializer(g.fresh("scalar_i64"), BigInt64Array.of(v), [], { external: false });
   const range = (n: string) => g.op("Range", [scalar(0n), g.op("Squeeze", [n, g.i64([0])]), scalar(1n)]);
@@ -56,7 +55,10 @@ export function batchPositionsAndMask(g: GraphBuilder, ids: string) {
     g.op("Expand", [g.op("Unsqueeze", [later, g.i64([0])]), g.op("Concat", [B, S, S], { axis: 0 })]), // [B, S, S]
   ], { axis: 2 });
   const mask = g.op("Where", [blocked, g.f32([-Infinity], []), g.f32([0], [])]); // [B, S, L + S]
-  return { pos, mask, shapeBS, rowColumns, L, S };
+  // the tokens of the rows that carry an adapter, `[B', S]` (row·S + s), and as scatter indices `[B', S, 1]`
+  const loraTokens = g.op("Add", [g.op("Unsqueeze", [g.op("Mul", [loraRows, S]), g.i64([1])]), g.op("Unsqueeze", [sRange, g.i64([0])])]);
+  const loraScatter = g.op("Unsqueeze", [loraTokens, g.i64([2])]);
+  return { pos, mask, shapeBS, loraTokens, loraScatter, rowColumns, L, S };
 }
 
 /**
@@ -96,16 +98,15 @@ export function perRowAttention(g: GraphBuilder, q: string, kv: { pastK: string;
 }
 
 /**
- * The LoRA side path of every row in three nodes: `x · A` against all U adapters at once (`[N, U·r]`;
- * U·r is a few hundred at most, so the extra columns cost next to nothing while each adapter's
- * factors are read once), the mask zeroes every token's columns but its own adapter's, and
- * `Gemm(·, B, base)` adds `(x · A_own) · B_own` to the base output — the plain graph's side path
- * (`Gemm(x·A, B, base)`) with the other adapters' terms exact zeros. A row without an adapter adds
- * zeros: the base. (It was a gather of the adapter rows' tokens, one batched product per row and a
- * scatter-add: a row's factors read once per row, and a fourth node per projection group.)
+ * The LoRA side path of the rows that carry an adapter (`lora_rows`, B' of the B rows), on their
+ * own tokens: those tokens gathered as `[B', S, K]` (2-D indices, so no reshape), `· A[B', K, r] ·
+ * B[B', r, N]`, added to their tokens of the base output `[N_tokens, N]` (ScatterND, reduction add).
+ * Rows without an adapter are not touched at all: exactly the base. Four nodes per projection group
+ * (it was ten with the reshapes to `[B, S, ·]` and back: 720 nodes of SmolLM2's batched graph).
  */
-export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, B: string, mask: string): string {
-  return g.op("Gemm", [g.op("Mul", [g.op("MatMul", [x, A]), mask]), B, base]);
+export function perRowLora(g: GraphBuilder, x: string, base: string, A: string, B: string, rows: { loraTokens: string; loraScatter: string }): string {
+  const delta = g.op("MatMul", [g.op("MatMul", [g.op("Gather", [x, rows.loraTokens], { axis: 0 }), A]), B]); // [B', S, N]
+  return g.op("ScatterND", [base, rows.loraScatter, delta], { reduction: "add" });
 }
 
 /** The last position of each row, `[N, d]` → `[B, d]` (what the next token is sampled from). */

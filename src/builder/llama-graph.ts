@@ -8,16 +8,15 @@
  *
  * The batched variant (`batch: true`, src/builder/batch-graph.ts) differs in four places only:
  * positions and the attention mask come from inputs (a ragged cache of many rows, which the graph
- * reads and the host appends to: `present` is only the new columns), LoRA runs per row (each
- * token masked to its own row's adapter among the batch's), int8 activations are quantized per
- * token, and logits are each row's last position.
+ * reads and the host appends to: `present` is only the new columns), LoRA runs per row, int8
+ * activations are quantized per token, and logits are each row's last position.
  *
  * Reads like the math (llama2.c's run.c), one block per step.
  */
 import { GraphBuilder, type ElemType } from "./onnx.ts";
 import { attentionShapes, batchPositionsAndMask, lastPositionRows, perRowAttention, perRowLora } from "./batch-graph.ts";
 import { offsetToUint8, quantizeInt4, quantizeInt8, quantizeInt8Blocks, quantizeRowsInt8, splitNibbles, type Int4Weight } from "./quantize.ts";
-import { batchIo, groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
+import { groupLayout, io, LORA_GROUPS, type Architecture, type LoraGroupName, type Projection, type WeightFormat } from "../runtime/manifest.ts";
 
 /** Hugging Face tensor names → float32 data in HF layout (`nn.Linear` weights are `[out, in]`). */
 export type HfWeights = Map<string, Float32Array>;
@@ -297,10 +296,8 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     const rank = `r_${layer}_${group}`;
     let y: string;
     if (opts.batch) {
-      // U·r columns: the batch's distinct adapters side by side, and each token's mask over them
-      const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
-      const B = g.input(io.loraB(layer, group), "float32", [rank, N]);
-      y = perRowLora(g, x, base, A, B, g.input(batchIo.loraMask(layer, group), "float32", ["N", rank]));
+      const A = g.input(io.loraA(layer, group), "float32", ["BL", K, rank]);
+      y = perRowLora(g, x, base, A, g.input(io.loraB(layer, group), "float32", ["BL", rank, N]), batch!);
     } else {
       const A = g.input(io.loraA(layer, group), "float32", [K, rank]);
       const B = g.input(io.loraB(layer, group), "float32", [rank, N]);

@@ -10,10 +10,9 @@
  * and from then on each step feeds its last token and samples its next one from its row of logits
  * (the step's new KV columns are written into the buffer in place, src/runtime/ragged-cache.ts). It
  * **leaves** between steps when it stops (a stop id, `maxTokens`) or its consumer goes away (a stop
- * string, an abort, a disconnect: `leave()`); its cache columns are dropped and, if no other row
- * carries its adapter, the LoRA stacks rebuilt without it, so its memory is freed at once. The
- * stacks hold each distinct adapter once (src/runtime/lora-stacks.ts): a row joining or leaving
- * with an adapter already in them, or with none, only changes the masks.
+ * string, an abort, a disconnect: `leave()`); its cache columns are dropped and, if it carried an
+ * adapter, the LoRA stacks rebuilt without it (a base row joining or leaving only moves
+ * `lora_rows`), so its memory is freed at once.
  *
  * Sampling runs here, right after each step, with the request's own seeded sampler, so a slow reader
  * never holds up the batch: tokens wait in the sequence's queue (ids only) until it reads them.
@@ -32,7 +31,7 @@
  */
 import type { BackendSession, EngineBackend, HostTensor, ResidentTensor } from "./backend.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
-import { adapterSlots, loraMasks, loraStacks } from "./lora-stacks.ts";
+import { loraRows, loraStacks } from "./lora-stacks.ts";
 import { batchIo, io, type Architecture } from "./manifest.ts";
 import { RaggedCache } from "./ragged-cache.ts";
 
@@ -70,7 +69,7 @@ class Member implements BatchedSequence {
   produced = 0;
   /** the last sampled id: the next step's input */
   last = -1;
-  /** own cache while prefilling (it joins the shared one) and own LoRA stacks (its adapter alone) */
+  /** own cache while prefilling (it joins the shared one) and own LoRA stack */
   own: RaggedCache;
   ownLora: Record<string, ResidentTensor> | undefined;
   prefillMs = 0;
@@ -137,13 +136,9 @@ export class Batcher {
   private readonly cache: RaggedCache;
   private prefilling: Member[] = [];
   private ready: Member[] = [];
-  /** the rows of the decode step, in order */
+  /** the rows of the decode step, in order (the LoRA stacks' order) */
   private decoding: Member[] = [];
-  /** the distinct adapters of the decoding rows (the stacks' order) and their stacked factors */
-  private adapters: LoraFeeds[] = [];
   private stacks: Record<string, ResidentTensor> | undefined;
-  /** each decoding row's tokens masked to its own adapter: rebuilt whenever the rows change */
-  private masks: Record<string, ResidentTensor> | undefined;
   private nextKey = 0;
   /** the turn being run, which readers that need a token await */
   private turnInFlight: Promise<void> | undefined;
@@ -233,10 +228,12 @@ export class Batcher {
     this.decoding = this.decoding.filter((m) => !m.gone);
     if (this.decoding.length) this.cache.drop(new Set(leaving.map((m) => m.key)));
     else this.cache.dispose();
-    this.dropMasks();
-    // an adapter no remaining row carries leaves the stacks at once (its memory); any other leaver only changes the masks
-    const kept = new Set(this.decoding.map((m) => m.req.lora));
-    if (!this.decoding.length || leaving.some((m) => m.req.lora && !kept.has(m.req.lora))) this.dropStacks();
+    // an adapter's rows leave the stacks at once (their memory); a base row only shifts `lora_rows`
+    if (!this.decoding.length || leaving.some((m) => m.req.lora)) this.dropStacks();
+    else if (this.stacks) {
+      this.stacks[batchIo.loraRows]!.dispose();
+      this.stacks[batchIo.loraRows] = this.backend.upload(loraRows(this.decoding.map((m) => m.req.lora)));
+    }
   }
 
   private free(m: Member): void {
@@ -252,17 +249,10 @@ export class Batcher {
     if (m.length === 0) {
       m.prefillStart = performance.now();
       m.own.limit = promptIds.length; // prefill fills its own cache with the prompt, no more
-      m.ownLora = this.upload(loraStacks(this.arch, m.req.lora ? [m.req.lora] : []));
+      m.ownLora = this.upload(loraStacks(this.arch, [m.req.lora]));
     }
     const ids = promptIds.slice(m.length, m.length + prefillChunk);
-    const adapters = m.req.lora ? [m.req.lora] : [];
-    const masks = this.upload(loraMasks(this.arch, adapters, [adapters.length - 1], ids.length));
-    let logits: Float32Array;
-    try {
-      logits = await this.pass(m.own, [m], [ids], { ...m.ownLora!, ...masks });
-    } finally {
-      disposeAll(masks);
-    }
+    const logits = await this.pass(m.own, [m], [ids], m.ownLora!);
     this.stats.prefillPasses++;
     m.length += ids.length;
     if (m.gone) this.reap();
@@ -290,17 +280,14 @@ export class Batcher {
       this.cache.append(m.own);
       m.phase = "decode";
       this.decoding.push(m);
-      this.dropMasks();
-      if (m.req.lora && !this.adapters.includes(m.req.lora)) this.dropStacks(); // an adapter the stacks do not hold yet
+      if (m.req.lora) this.dropStacks(); // a base row joins after every adapter row: `lora_rows` stays as it is
     }
-    const rows = this.decoding;
     if (!this.stacks) {
-      this.adapters = adapterSlots(rows.map((m) => m.req.lora)).adapters;
-      this.stacks = this.upload(loraStacks(this.arch, this.adapters));
+      this.stacks = this.upload(loraStacks(this.arch, this.decoding.map((m) => m.req.lora)));
       this.stats.stackRebuilds++;
     }
-    this.masks ??= this.upload(loraMasks(this.arch, this.adapters, rows.map((m) => (m.req.lora ? this.adapters.indexOf(m.req.lora) : -1)), 1));
-    const logits = await this.pass(this.cache, rows, rows.map((m) => [m.last]), { ...this.stacks, ...this.masks });
+    const rows = this.decoding;
+    const logits = await this.pass(this.cache, rows, rows.map((m) => [m.last]), this.stacks);
     this.stats.steps++;
     this.stats.rowsStepped += rows.length;
     this.stats.widestStep = Math.max(this.stats.widestStep, rows.length);
@@ -336,16 +323,10 @@ export class Batcher {
     }
   }
 
-  /** Upload host tensors; one fed to several inputs (the masks) is uploaded once and shared. */
   private upload(tensors: Record<string, HostTensor>): Record<string, ResidentTensor> {
     const out: Record<string, ResidentTensor> = {};
-    const uploaded = new Map<HostTensor, ResidentTensor>();
     try {
-      for (const [name, t] of Object.entries(tensors)) {
-        let r = uploaded.get(t);
-        if (!r) uploaded.set(t, (r = this.backend.upload(t)));
-        out[name] = r;
-      }
+      for (const [name, t] of Object.entries(tensors)) out[name] = this.backend.upload(t);
     } catch (e) {
       disposeAll(out);
       throw e;
@@ -356,21 +337,13 @@ export class Batcher {
   private dropStacks(): void {
     disposeAll(this.stacks);
     this.stacks = undefined;
-    this.adapters = [];
-    this.dropMasks();
-  }
-
-  private dropMasks(): void {
-    disposeAll(this.masks);
-    this.masks = undefined;
   }
 }
 
 const KEEP_NONE: ReadonlySet<string> = new Set();
 
-/** Dispose every tensor once (a shared one appears under several names). */
 function disposeAll(tensors: Record<string, ResidentTensor> | undefined): void {
-  for (const t of new Set(Object.values(tensors ?? {}))) t.dispose();
+  for (const t of Object.values(tensors ?? {})) t.dispose();
 }
 
 /** A macrotask turn (setImmediate in Node, a zero timeout elsewhere): readers and new requests run. */

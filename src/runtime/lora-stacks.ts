@@ -1,87 +1,43 @@
 /**
- * The batched graph's LoRA inputs (src/builder/batch-graph.ts `perRowLora`): the batch's distinct
- * adapters side by side, `A` `[in, U·r]` and `B` `[U·r, out]` with r the largest rank among them
- * for that group (a smaller rank zero-padded: exact zeros), and per pass a 0/1 mask `[N, U·r]` that
- * keeps each token's own adapter. Rows share an adapter when they carry the same prepared feeds (the
- * adapter cache hands every request for one adapter the same object): its columns appear once, so
- * the pass reads its factors once however many rows use it. A row without an adapter has a zero
- * mask: the base. The stacks change only when an adapter joins or leaves the batch; the masks
- * whenever a row does.
+ * The batched graph's LoRA inputs: the rows that carry an adapter (`lora_rows`), and their feeds
+ * stacked along a leading axis, `A` `[B', in, r]` and `B` `[B', r, out]`, with r the largest rank
+ * among them for that group. A row of smaller rank is zero-padded (zero columns of A, zero rows of B
+ * add exact zeros); a row without an adapter is left out: the graph leaves its output the base's.
+ * Built once when the batch's rows change, not per step.
  *
- * @example
- * const { adapters, slots } = adapterSlots([feedsA, undefined, feedsA, feedsB]); // slots [0, -1, 0, 1]
- * const feeds = { ...loraStacks(arch, adapters), ...loraMasks(arch, adapters, slots, 1) };
+ * @example const stacks = loraStacks(arch, [feedsA, undefined, feedsB]); // lora_rows [0, 2]
  */
 import type { HostTensor } from "./backend.ts";
 import type { LoraFeeds } from "./lora-feeds.ts";
-import { LORA_GROUPS, batchIo, groupLayout, io, type Architecture, type LoraGroupName } from "./manifest.ts";
+import { LORA_GROUPS, batchIo, groupLayout, io, type Architecture } from "./manifest.ts";
 
-/** The distinct adapters among the rows, in order of first use, and each row's slot among them (−1: none). */
-export function adapterSlots(rows: ReadonlyArray<LoraFeeds | undefined>): { adapters: LoraFeeds[]; slots: number[] } {
-  const adapters: LoraFeeds[] = [];
-  const slots = rows.map((lora) => {
-    if (!lora) return -1;
-    const at = adapters.indexOf(lora);
-    return at >= 0 ? at : adapters.push(lora) - 1;
-  });
-  return { adapters, slots };
+/** `lora_rows` alone: which of the batch rows carry an adapter (what changes when a base row joins or leaves). */
+export function loraRows(batchRows: ReadonlyArray<LoraFeeds | undefined>): HostTensor {
+  const rows = batchRows.flatMap((r, b) => (r ? [b] : []));
+  return { type: "int64", data: BigInt64Array.from(rows, BigInt), dims: [rows.length] };
 }
 
-/** The largest rank among `adapters` in one layer's group: the width of each one's columns there. */
-function slotRank(adapters: readonly LoraFeeds[], layer: number, group: LoraGroupName): number {
-  return adapters.reduce((m, a) => Math.max(m, a.layers[layer]?.[group]?.rank ?? 0), 0);
-}
-
-/** `A` and `B` of every layer and group for the distinct `adapters`, side by side in that order. */
-export function loraStacks(arch: Architecture, adapters: readonly LoraFeeds[]): Record<string, HostTensor> {
-  const U = adapters.length;
-  const stacks: Record<string, HostTensor> = {};
+/** One host tensor per LoRA input of the batched graph (and `lora_rows`), for the batch rows given. */
+export function loraStacks(arch: Architecture, batchRows: ReadonlyArray<LoraFeeds | undefined>): Record<string, HostTensor> {
+  const rows = batchRows.filter((r): r is LoraFeeds => r !== undefined);
+  const B = rows.length;
+  const stacks: Record<string, HostTensor> = { [batchIo.loraRows]: loraRows(batchRows) };
   for (let l = 0; l < arch.num_hidden_layers; l++) {
     for (const { name } of LORA_GROUPS) {
       const { in: K, out: N } = groupLayout(arch, name);
-      const R = slotRank(adapters, l, name);
-      const feeds = adapters.map((a) => a.layers[l]?.[name]);
-      let A: Float32Array;
-      let B: Float32Array;
-      if (U === 1 && feeds[0]?.rank === R && R > 0) {
-        // one adapter at its own rank: its feeds are the stacks as they are (no copy)
-        ({ A, B } = feeds[0]!);
-      } else {
-        A = new Float32Array(K * U * R); // [K, U·R]: row k holds each adapter's row k in turn
-        B = new Float32Array(U * R * N); // [U·R, N]: each adapter's rows in turn
-        feeds.forEach((f, u) => {
-          if (!f || f.rank === 0) return;
-          for (let k = 0; k < K; k++) A.set(f.A.subarray(k * f.rank, (k + 1) * f.rank), (k * U + u) * R);
-          B.set(f.B, u * R * N); // rows 0..rank-1 of adapter u's block
-        });
-      }
-      stacks[io.loraA(l, name)] = { type: "float32", data: A, dims: [K, U * R] };
-      stacks[io.loraB(l, name)] = { type: "float32", data: B, dims: [U * R, N] };
+      const feeds = rows.map((r) => r.layers[l]?.[name]);
+      const R = feeds.reduce((m, f) => Math.max(m, f?.rank ?? 0), 0);
+      const A = new Float32Array(B * K * R); // [B, K, R]
+      const Bm = new Float32Array(B * R * N); // [B, R, N]
+      feeds.forEach((f, b) => {
+        if (!f) return;
+        if (f.rank === R) A.set(f.A, b * K * R); // the row's [K, R] block as is (the usual case: one copy, not K)
+        else for (let k = 0; k < K; k++) A.set(f.A.subarray(k * f.rank, (k + 1) * f.rank), (b * K + k) * R);
+        Bm.set(f.B, b * R * N); // rows 0..rank-1 of row b's [R, N] block
+      });
+      stacks[io.loraA(l, name)] = { type: "float32", data: A, dims: [B, K, R] };
+      stacks[io.loraB(l, name)] = { type: "float32", data: Bm, dims: [B, R, N] };
     }
   }
   return stacks;
-}
-
-/**
- * The masks of one pass: rows `slots` (each its adapter's index in `adapters`, or −1), `S` tokens
- * each. Groups whose columns have the same width share one tensor (usually a handful in all).
- */
-export function loraMasks(arch: Architecture, adapters: readonly LoraFeeds[], slots: readonly number[], S: number): Record<string, HostTensor> {
-  const U = adapters.length;
-  const byRank = new Map<number, HostTensor>();
-  const maskOf = (R: number): HostTensor => {
-    let t = byRank.get(R);
-    if (!t) {
-      const data = new Float32Array(slots.length * S * U * R);
-      slots.forEach((u, b) => {
-        if (u < 0) return;
-        for (let s = 0; s < S; s++) data.fill(1, (b * S + s) * U * R + u * R, (b * S + s) * U * R + (u + 1) * R);
-      });
-      byRank.set(R, (t = { type: "float32", data, dims: [slots.length * S, U * R] }));
-    }
-    return t;
-  };
-  const masks: Record<string, HostTensor> = {};
-  for (let l = 0; l < arch.num_hidden_layers; l++) for (const { name } of LORA_GROUPS) masks[batchIo.loraMask(l, name)] = maskOf(slotRank(adapters, l, name));
-  return masks;
 }

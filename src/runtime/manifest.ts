@@ -208,17 +208,15 @@ export const io = {
  * - `past.{l}.key|value` `[kv_heads, C, head_dim]`: every row's cache, ragged, in one buffer the
  *   graph only reads (unused columns are never gathered); `present.{l}.key|value` `[kv_heads, N,
  *   head_dim]`: the N = B·S new columns in token order, which the host writes into the buffer
- * - `lora.{l}.{group}.A` `[in, U·r]`, `.B` `[U·r, out]`: the U distinct adapters among the rows, side
- *   by side, each zero-padded to the largest rank r among them (src/runtime/lora-stacks.ts);
- *   `lora.{l}.{group}.mask` float32 `[N, U·r]`: for each of the N = B·S tokens, 1 in the r columns of
- *   its own row's adapter, 0 elsewhere (all 0 for a row without one)
+ * - `lora_rows` int64 `[B']`: the rows that carry an adapter; `lora.{l}.{group}.A` `[B', in, r]`,
+ *   `.B` `[B', r, out]`: their adapters in that order, zero-padded to the largest rank
  * - `logits` `[B, vocab]`: each row's last position
  */
 export const batchIo = {
   positions: "positions",
   rowColumns: "row_columns",
   rowLengths: "row_lengths",
-  loraMask: (l: number, g: LoraGroupName) => `lora.${l}.${g}.mask`,
+  loraRows: "lora_rows",
 } as const;
 
 /** Parse and validate a manifest read from outside (a package on disk, R2, a bundle). */
