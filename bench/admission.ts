@@ -15,12 +15,12 @@ import { peftConfig, randomPeftTensors, writeSafetensors, PROJECTIONS } from "..
 import type { HfConfig } from "../test/reference/llama64.ts";
 import { startBundledWorker, type BundledWorker } from "../test/support/bundled-worker.ts";
 import { multipart } from "../tools/cli.ts";
+import { quantile } from "./stats.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TOKEN = "bench-token";
 const MiB = 2 ** 20;
 const log = (msg: string) => process.stderr.write(`bench:admission: ${msg}\n`);
-const quantile = (xs: number[], q: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]! : NaN);
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 type Health = { memory: { wasm_heap_bytes: number; in_flight_sequence_bytes: number }; admission: { budget_bytes: number; totals: { admitted: number; waited: number; refused: number } } };
