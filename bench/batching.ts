@@ -45,17 +45,17 @@ const PROMPT = 32;
 /** What `--only` picks from: the demo model on each backend, SmolLM2 on onnxruntime-node. */
 const PARTS: readonly string[] = ["demo-wasm", "demo-node", "smollm2", "worker"];
 
-type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; wall_s: number };
+type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; ttft_p50_ms: number; wall_s: number };
 type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
 type Result = { model: string; backend: string; rows: Row[]; goal: { speedup_8_vs_1: number; tpot_8_vs_lone: number } };
 
 type Mode = "batched" | "one_by_one";
-type StreamFigures = { tok_s: number; gaps: number[]; wall_s: number };
+type StreamFigures = { tok_s: number; gaps: number[]; ttfts: number[]; wall_s: number };
 
 /**
  * N streams at once, each stamping the time of every token it gets (`stream(i, times)`) → aggregate
- * decode tokens/s (first token to last over all streams), the gaps between a stream's tokens, and
- * the wall time from the start to the last token.
+ * decode tokens/s (first token to last over all streams), the gaps between a stream's tokens, each
+ * stream's time to its first token, and the wall time from the start to the last token.
  */
 async function timeStreams(n: number, stream: (i: number, times: number[]) => Promise<void>): Promise<StreamFigures> {
   const start = performance.now();
@@ -65,7 +65,7 @@ async function timeStreams(n: number, stream: (i: number, times: number[]) => Pr
   const last = Math.max(...stamps.map((t) => t.at(-1)!));
   const decoded = stamps.reduce((s, t) => s + t.length - 1, 0);
   const gaps = stamps.flatMap((t) => t.slice(1).map((x, k) => x - t[k]!));
-  return { tok_s: decoded / ((last - first) / 1000), gaps, wall_s: (last - start) / 1000 };
+  return { tok_s: decoded / ((last - first) / 1000), gaps, ttfts: stamps.map((t) => t[0]! - start), wall_s: (last - start) / 1000 };
 }
 
 /** N streams at once on `engine`, each with its adapter (or none). */
@@ -85,17 +85,18 @@ function runStreams(engine: Engine, adapters: Array<LoraFeeds | undefined>, n: n
  * one by one).
  */
 async function measureModes(label: string, run: (mode: Mode, n: number) => Promise<StreamFigures>, o: { rounds: number; streams: number[] }, log: (s: string) => void): Promise<Pick<Result, "rows" | "goal">> {
-  const acc = new Map<string, { tok_s: number[]; gaps: number[]; wall_s: number[] }>();
+  const acc = new Map<string, { tok_s: number[]; gaps: number[]; ttfts: number[]; wall_s: number[] }>();
   for (let r = 0; r < o.rounds; r++) {
     for (const n of o.streams) {
       const modes: Mode[] = r % 2 ? ["one_by_one", "batched"] : ["batched", "one_by_one"];
       for (const mode of modes) {
-        const { tok_s, gaps, wall_s } = await run(mode, n);
+        const { tok_s, gaps, ttfts, wall_s } = await run(mode, n);
         const key = `${mode}:${n}`;
-        const a = acc.get(key) ?? { tok_s: [], gaps: [], wall_s: [] };
+        const a = acc.get(key) ?? { tok_s: [], gaps: [], ttfts: [], wall_s: [] };
         a.tok_s.push(tok_s);
         a.wall_s.push(wall_s);
         a.gaps.push(...gaps);
+        a.ttfts.push(...ttfts);
         acc.set(key, a);
         log(`${label} round ${r + 1}/${o.rounds} ${mode} ×${n}: ${tok_s.toFixed(1)} tok/s`);
       }
@@ -103,7 +104,7 @@ async function measureModes(label: string, run: (mode: Mode, n: number) => Promi
   }
   const fig = (mode: Mode, n: number): ModeFigures => {
     const a = acc.get(`${mode}:${n}`)!;
-    return { tok_s: median(a.tok_s), tpot_p50_ms: median(a.gaps), tpot_p99_ms: quantile(a.gaps, 0.99), wall_s: median(a.wall_s) };
+    return { tok_s: median(a.tok_s), tpot_p50_ms: median(a.gaps), tpot_p99_ms: quantile(a.gaps, 0.99), ttft_p50_ms: median(a.ttfts), wall_s: median(a.wall_s) };
   };
   const rows = o.streams.map((n) => ({ streams: n, batched: fig("batched", n), one_by_one: fig("one_by_one", n) }));
   const lone = rows[0]!.one_by_one;
@@ -185,9 +186,9 @@ function table(r: Result): string {
   const lines = [
     `### ${r.model} on ${r.backend}`,
     "",
-    "| streams | batched tok/s | one by one tok/s | batched / one by one | batched TPOT p50 / p99 ms | one by one TPOT p50 / p99 ms | wall s, batched / one by one |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
-    ...r.rows.map((x) => `| ${x.streams} | ${f(x.batched.tok_s)} | ${f(x.one_by_one.tok_s)} | ${(x.batched.tok_s / x.one_by_one.tok_s).toFixed(2)}× | ${f(x.batched.tpot_p50_ms)} / ${f(x.batched.tpot_p99_ms)} | ${f(x.one_by_one.tpot_p50_ms)} / ${f(x.one_by_one.tpot_p99_ms)} | ${x.batched.wall_s.toFixed(2)} / ${x.one_by_one.wall_s.toFixed(2)} |`),
+    "| streams | batched tok/s | one by one tok/s | batched / one by one | batched TPOT p50 / p99 ms | one by one TPOT p50 / p99 ms | TTFT p50 ms, batched / one by one | wall s, batched / one by one |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...r.rows.map((x) => `| ${x.streams} | ${f(x.batched.tok_s)} | ${f(x.one_by_one.tok_s)} | ${(x.batched.tok_s / x.one_by_one.tok_s).toFixed(2)}× | ${f(x.batched.tpot_p50_ms)} / ${f(x.batched.tpot_p99_ms)} | ${f(x.one_by_one.tpot_p50_ms)} / ${f(x.one_by_one.tpot_p99_ms)} | ${f(x.batched.ttft_p50_ms)} / ${f(x.one_by_one.ttft_p50_ms)} | ${x.batched.wall_s.toFixed(2)} / ${x.one_by_one.wall_s.toFixed(2)} |`),
     "",
     `Goal: ${r.rows.some((x) => x.streams === 8) ? 8 : r.rows.at(-1)!.streams} batched streams vs one lone stream (one by one): aggregate ${r.goal.speedup_8_vs_1.toFixed(2)}× (target ≥ 4×), TPOT p50 ${r.goal.tpot_8_vs_lone.toFixed(2)}× (target ≤ 2×).`,
     "",

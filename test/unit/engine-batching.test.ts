@@ -151,6 +151,27 @@ describe("continuous batching", () => {
     expect(batched.memory().sequenceBytes).toBe(0);
   });
 
+  it("a burst that arrives together is prefilled in one turn: every first token goes out before any decode step, then all join one step with one stack build", async () => {
+    const { batched, solo, arch } = await engines("fp32");
+    const adapters = adapterSet(arch, 6);
+    const stepsAtFirstToken: number[] = [];
+    const got = await Promise.all(
+      adapters.map(async (lora, i) => {
+        const seq = batched.batcher!.add({ promptIds: prompt(i), lora, maxTokens: 5, stopIds: new Set(), prefillChunk: 64, sample: createSampler(sampling(i)) });
+        const out: number[] = [];
+        for (let id; (id = await seq.next()) !== undefined; out.push(id)) if (!out.length) stepsAtFirstToken.push(batched.batcher!.stats.steps);
+        return out;
+      }),
+    );
+    expect(stepsAtFirstToken).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(batched.batcher!.stats).toMatchObject({ prefillPasses: 6, steps: 4, widestStep: 6, rowsStepped: 24, stackRebuilds: 1 });
+    for (let i = 0; i < 6; i++) {
+      const soloEvents = await events(solo.generate({ promptIds: prompt(i), maxTokens: 5, sampling: sampling(i), stopTokenIds: [], ...(adapters[i] ? { lora: adapters[i] } : {}) }));
+      expect(got[i]).toEqual(soloEvents.flatMap((e) => (e.type === "token" ? [e.id] : [])));
+    }
+    expect(batched.memory().sequenceBytes).toBe(0);
+  });
+
   it("base rows that join and leave mid-batch only move lora_rows (no stack rebuild); the adapter rows keep their solo tokens and logits (fp32)", async () => {
     const { batched, solo, arch } = await engines("fp32");
     // rows 0, 2 carry adapters and run 10 tokens; rows 1, 3 are the base and stop after 3 (leaving between adapter rows)
