@@ -3,7 +3,8 @@
  * stacked along a leading axis, `A` `[B', in, r]` and `B` `[B', r, out]`, with r the largest rank
  * among them for that group. A row of smaller rank is zero-padded (zero columns of A, zero rows of B
  * add exact zeros); a row without an adapter is left out: the graph leaves its output the base's.
- * Built once when the batch's rows change, not per step.
+ * Built once when the batch's rows change, not per step; a stack of one row is that row's own
+ * arrays, not a copy (backends only read what they are fed).
  *
  * @example const stacks = loraStacks(arch, [feedsA, undefined, feedsB]); // lora_rows [0, 2]
  */
@@ -27,6 +28,13 @@ export function loraStacks(arch: Architecture, batchRows: ReadonlyArray<LoraFeed
       const { in: K, out: N } = groupLayout(arch, name);
       const feeds = rows.map((r) => r.layers[l]?.[name]);
       const R = feeds.reduce((m, f) => Math.max(m, f?.rank ?? 0), 0);
+      const only = B === 1 ? feeds[0] : undefined;
+      if (only) {
+        // one row (a prefill pass): its own arrays are the stacks, uncopied (SmolLM2 at r=16: 29 MB a request)
+        stacks[io.loraA(l, name)] = { type: "float32", data: only.A, dims: [1, K, R] };
+        stacks[io.loraB(l, name)] = { type: "float32", data: only.B, dims: [1, R, N] };
+        continue;
+      }
       const A = new Float32Array(B * K * R); // [B, K, R]
       const Bm = new Float32Array(B * R * N); // [B, R, N]
       feeds.forEach((f, b) => {
