@@ -21,8 +21,8 @@ import { batchIo, io, type Architecture } from "./manifest.ts";
 
 /**
  * Growth headroom: as many columns as are used, at least this many. Each growth copies the whole
- * buffer, so doubling copies each column a bounded number of times; a quarter (as before) made eight
- * 8-row SmolLM2 streams of 32 + 128 tokens rebuild ~8 times, ~0.4 s of their ~14 s.
+ * buffer, so doubling copies each column a bounded number of times; growing by a quarter (as
+ * before) rebuilt the buffer ~8 times for eight SmolLM2 streams of 32 + 128 tokens, ~0.4 s of ~14 s.
  */
 const MIN_HEADROOM = 64;
 
