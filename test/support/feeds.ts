@@ -5,7 +5,11 @@ import type { HfWeights } from "../reference/llama64.ts";
 import type { LoraFeeds } from "../../src/runtime/lora-feeds.ts";
 import { seededNormal } from "../../src/runtime/random.ts";
 
-/** A random rank-`r` adapter on all seven projections, as prepared feeds (q|k|v and gate|up block-diagonal). */
+/**
+ * A random rank-`r` adapter on all seven projections, as prepared feeds: each group's A `[in, r·p]`
+ * and B `[r·p, out]` dense (p its projections), where a PEFT adapter's fused q|k|v and gate|up B is
+ * block-diagonal; the graph computes both alike.
+ */
 export function randomFeeds(arch: Architecture, r: number, seed = 5, std = 0.02): LoraFeeds {
   const normal = seededNormal(seed);
   const layers: LoraFeeds["layers"] = [];
