@@ -6,9 +6,10 @@
  * cache (one chunk per turn, between decode steps, so running sequences wait at most one chunk;
  * a prompt's pass is already wide, M = chunk, and keeping it off the shared cache bounds attention's
  * scratch memory by the prompt, not the batch). A turn with nothing decoding delays no one, so it
- * gives every waiting sequence one chunk and ends: a burst of short prompts gets its first tokens
- * together and joins in one step, with one LoRA stack build, instead of a few sequences a turn. Its
- * first token is sampled from the prefill's logits.
+ * prefills one chunk's worth per waiting sequence, first come first served, and ends: a burst of
+ * short prompts gets its first tokens together and joins in one step, with one LoRA stack build,
+ * instead of a few sequences a turn (and of long prompts the first still finishes first). Its first
+ * token is sampled from the prefill's logits.
  * It then **joins** at the next step (its cache columns are copied into the shared cache's buffer),
  * and from then on each step feeds its last token and samples its next one from its row of logits
  * (the step's new KV columns are written into the buffer in place, src/runtime/ragged-cache.ts). It
@@ -197,16 +198,18 @@ export class Batcher {
     }
   }
 
-  /** One turn: up to one chunk's worth of prompt tokens prefilled, then one decode step of every decoding sequence (or, with none, one chunk of every waiting prompt). */
+  /** One turn: up to one chunk's worth of prompt tokens prefilled, then one decode step of every decoding sequence (or, with none, one chunk's worth per waiting prompt). */
   private async turn(): Promise<void> {
     try {
       this.reap();
       // nothing decoding or waiting to: no one waits on prefill
       const cold = !this.decoding.length && !this.ready.length;
       if (cold) {
-        // every waiting sequence gets one chunk (a burst of short prompts joins in one step, with one
-        // stack build), and the turn ends there: their first tokens go out now, not after a step
-        for (const m of [...this.prefilling]) if (!m.gone && this.prefilling.includes(m)) await this.prefillChunk(m);
+        // one chunk's worth per waiting sequence, first come first served (a burst of short prompts
+        // joins in one step, with one stack build; of long ones the first finishes first), and the
+        // turn ends there: their first tokens go out now, not after a step
+        const budget = this.prefilling.reduce((n, m) => n + m.req.prefillChunk, 0);
+        for (let spent = 0; this.prefilling.length && spent < budget; ) spent += await this.prefillChunk(this.prefilling[0]!);
       } else {
         // prefill up to one chunk's worth of prompt tokens per turn (several short prompts, or one chunk of a long one)
         for (let budget = 0; this.prefilling.length && budget < this.prefilling[0]!.req.prefillChunk; ) budget += await this.prefillChunk(this.prefilling[0]!);

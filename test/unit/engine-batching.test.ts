@@ -172,6 +172,24 @@ describe("continuous batching", () => {
     expect(batched.memory().sequenceBytes).toBe(0);
   });
 
+  it("a burst of prompts longer than a chunk is prefilled first come, first served: the first prompt's first token comes after its own passes, not a round of everyone's", async () => {
+    const { batched, arch } = await engines("fp32");
+    const passesAtFirstToken: number[] = [];
+    const promptOf = (i: number) => Array.from({ length: 12 }, (_, j) => 1 + ((i * 53 + j * 7) % 300));
+    await Promise.all(
+      [randomFeeds(arch, 2, 90), undefined, randomFeeds(arch, 3, 91)].map(async (lora, i) => {
+        const seq = batched.batcher!.add({ promptIds: promptOf(i), lora, maxTokens: 3, stopIds: new Set(), prefillChunk: 4, sample: createSampler(sampling(i)) });
+        let first = true;
+        for (let id; (id = await seq.next()) !== undefined; first = false) if (first) passesAtFirstToken.push(batched.batcher!.stats.prefillPasses);
+      }),
+    );
+    // one turn's budget is a chunk per waiting prompt (12 tokens): all of the first prompt, no round robin
+    expect(passesAtFirstToken[0]).toBe(3);
+    expect(passesAtFirstToken).toEqual([...passesAtFirstToken].sort((a, b) => a - b));
+    expect(batched.batcher!.stats.prefillPasses).toBe(9);
+    expect(batched.memory().sequenceBytes).toBe(0);
+  });
+
   it("base rows that join and leave mid-batch only move lora_rows (no stack rebuild); the adapter rows keep their solo tokens and logits (fp32)", async () => {
     const { batched, solo, arch } = await engines("fp32");
     // rows 0, 2 carry adapters and run 10 tokens; rows 1, 3 are the base and stop after 3 (leaving between adapter rows)
