@@ -48,6 +48,11 @@ export type GraphOptions = {
    */
   int8Activations?: "tensor" | "row" | "block";
   /**
+   * int8 per tensor or row: products wider than this many columns run as blocks of it, side by side
+   * (default `INT8_COLUMN_BLOCK`, why there); 0: every product whole (tests compare the two).
+   */
+  int8ColumnBlock?: number;
+  /**
    * int4: `"fp32"` (default) dequantizes the blocks and computes in float32 — exact for a GGUF's
    * carried blocks; `"block"` quantizes the activations per row and block of 32 to int8 in the kernel
    * (`accuracy_level` 4, llama.cpp's arithmetic for Q4 × Q8): faster on onnxruntime-node, not exact.
@@ -159,6 +164,24 @@ function rotateHalfMatrix(hd: number): Float32Array {
 }
 
 /**
+ * int8 products wider than this run as column blocks of this width, side by side: onnxruntime-web's
+ * WASM int8 kernels slow down on wide weights (one `[1, 768] × [768, 4096]` product: 3.2 ms whole,
+ * 1.75 ms as four blocks; the demo's whole decode step 26 % faster, bench/README.md "Wide int8
+ * products in column blocks"), natively it makes no difference. The blocks are `Split`s of the one
+ * stored weight, which onnxruntime folds into constants when it loads the session: the weights file
+ * keeps one `[K, N]` tensor per layer, and the outputs are the whole product's bit for bit.
+ */
+export const INT8_COLUMN_BLOCK = 1024;
+
+/** Column widths of a weight `N` wide in blocks of `block`: one if it fits (or `block` is 0), else `block`s and the rest. */
+function columnBlocks(N: number, block: number): number[] {
+  if (!block || N <= block) return [N];
+  const widths = Array<number>(Math.floor(N / block)).fill(block);
+  if (N % block) widths.push(N % block);
+  return widths;
+}
+
+/**
  * Build the decoder graph.
  *
  * @example const { model, weights, index } = buildLlamaGraph(arch, hfWeights, { format: "int8" });
@@ -191,7 +214,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
     }
     return summers.get(key)!;
   };
-  const linearWeight = (name: string, wKN: Float32Array, K: number, N: number, carried?: Int4Weight) => {
+  const linearWeight = (name: string, wKN: Float32Array, K: number, N: number, carried?: Int4Weight, use: { table?: boolean } = {}) => {
     if (opts.format === "fp32") {
       const W = g.initializer(name, wKN, [K, N]);
       const apply = (x: string, bias?: string) => {
@@ -218,6 +241,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
       const zero = g.initializer(`${name}.zero`, new Uint8Array(N).fill(128), [N]);
       // per row also in the batched graph (its rows must not share a scale)
       const perRow = opts.int8Activations === "row" || opts.batch;
+      // a wide product as column blocks side by side (`INT8_COLUMN_BLOCK`), not the table the embedding gathers from
+      const widths = use.table ? [N] : columnBlocks(N, opts.int8ColumnBlock ?? INT8_COLUMN_BLOCK);
+      const split = (t: string, axis: number) => g.opN("Split", [t, g.i64(widths)], { axis }, { outputs: widths.length });
+      const blocks = widths.length > 1 ? { q: split(Q, 1), scale: split(scaleName, 0), zero: split(zero, 0) } : undefined;
+      /** `product(q, scale, zero)` over the whole weight, or over each block and concatenated */
+      const byBlocks = (product: (q: string, scale: string, zero: string) => string) =>
+        blocks ? g.op("Concat", blocks.q.map((q, i) => product(q, blocks.scale[i]!, blocks.zero[i]!)), { axis: 1 }) : product(Q, scaleName, zero);
       const apply = (x: string, bias?: string) => {
         if (smooth) x = g.op("Div", [x, smooth]);
         if (perRow) {
@@ -226,10 +256,13 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
           // operand is ~5× slower than its uint8 × int8 one, in WASM and natively (bench/results/smollm2-decode.md)
           const r = g.op("Max", [g.op("Mul", [g.op("ReduceMax", [g.op("Abs", [x])], { axes: [1], keepdims: 1 }), g.f32([1 / 127], [])]), g.f32([1e-30], [])]); // [S, 1]
           const xq = g.op("Cast", [g.op("Add", [g.op("Round", [g.op("Div", [x, r])]), g.f32([128], [])])], { to: 2 }); // uint8
-          const y = g.op("Mul", [g.op("MatMulIntegerToFloat", [xq, Q, g.f32([1], []), scaleName, zero128(), zero], {}, { domain: "com.microsoft" }), r]);
+          const y = g.op("Mul", [byBlocks((q, sc, z) => g.op("MatMulIntegerToFloat", [xq, q, g.f32([1], []), sc, zero128(), z], {}, { domain: "com.microsoft" })), r]);
           return bias ? g.op("Add", [y, bias]) : y;
         }
-        return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
+        if (!blocks) return g.op("DynamicQuantizeMatMul", [x, Q, scaleName, zero, ...(bias ? [bias] : [])], {}, { domain: "com.microsoft" });
+        // each block quantizes x alike (per tensor, from the same values): the blocks' outputs are the whole product's
+        const y = byBlocks((q, sc, z) => g.op("DynamicQuantizeMatMul", [x, q, sc, z], {}, { domain: "com.microsoft" }));
+        return bias ? g.op("Add", [y, bias]) : y;
       };
       return { apply, table: { values: Q, scale: scaleName, smooth }, nbits: undefined };
     }
@@ -322,7 +355,7 @@ export function buildLlamaGraph(arch: Architecture, w: HfWeights, opts: GraphOpt
   // int4 with a carried table (a GGUF's embedding, e.g. Q8_0): MatMulNBits for lm_head, and the embedding gathers its blocks
   const carriedHead = opts.format === "int4" ? opts.carried?.get(arch.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : undefined;
   const sharesTable = arch.tie_word_embeddings && (opts.format !== "int4" || (carriedHead !== undefined && !carriedHead.zeros)); // default zero points only
-  const head = sharesTable ? linearWeight("lm_head", transpose(embed, V, d), d, V, carriedHead) : undefined;
+  const head = sharesTable ? linearWeight("lm_head", transpose(embed, V, d), d, V, carriedHead, { table: true }) : undefined;
   let h: string;
   if (head?.nbits) {
     h = gatherBlockRows(g, head.nbits, flatIds, V, d);

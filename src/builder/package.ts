@@ -31,6 +31,8 @@ export type BuildPackageOptions = {
   smooth?: { scales: SmoothScales; alpha: number };
   /** int8: activation scales per tensor (default), per row, or per row and block of 32 with block weights (see `GraphOptions.int8Activations`). */
   int8Activations?: "tensor" | "row" | "block";
+  /** int8: products wider than this many columns as blocks of it (default `INT8_COLUMN_BLOCK`; 0: whole, for comparisons; see `GraphOptions.int8ColumnBlock`). */
+  int8ColumnBlock?: number;
   /** int4: compute in fp32 (default; exact for carried blocks) or quantize activations per block of 32 (see `GraphOptions.int4Activations`). */
   int4Activations?: "fp32" | "block";
   /** int4: 8-bit blocks as two 4-bit halves, for onnxruntime-node (see `GraphOptions.splitEightBit`). */
@@ -82,6 +84,7 @@ export function assembleModelPackage(o: BuildPackageOptions): { files: Record<st
   const graphOpts = {
     format: o.format, ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.lora === false ? { lora: false } : {}), ...(o.smooth ? { smooth: o.smooth.scales } : {}),
     ...(o.int8Activations ? { int8Activations: o.int8Activations } : {}),
+    ...(o.int8ColumnBlock !== undefined ? { int8ColumnBlock: o.int8ColumnBlock } : {}),
     ...(o.format === "int4" && o.int4Activations ? { int4Activations: o.int4Activations } : {}),
     ...(o.format === "int4" && o.splitEightBit ? { splitEightBit: true } : {}),
     ...(o.format === "int4" && o.carried ? { carried: o.carried } : {}),

@@ -49,6 +49,17 @@ describe.each(Object.entries(SHAPES))("%s", (_, config) => {
     expect(relL2(await allLogits(engine, TOKENS), ref)).toBeLessThan(5e-2);
   });
 
+  it.each(["tensor", "row"] as const)("int8 per %s: products in column blocks (what wide layers get) give the whole products' logits bit for bit", async (int8Activations) => {
+    const [blocks, whole] = await Promise.all([32, 0].map((int8ColumnBlock) => packageOf(config, weights, "int8", { int8Activations, int8ColumnBlock })));
+    const products = (graph: Uint8Array) => onnx.ModelProto.decode(graph).graph!.node!.filter((n) => /^(DynamicQuantizeMatMul|MatMulIntegerToFloat)$/.test(n.opType!)).length;
+    const layer = 4 * config.num_hidden_layers;
+    expect(products(whole!.graph)).toBe(layer + 1);
+    // q|k|v, gate|up (and an untied lm_head) are wider than 32 columns: several blocks each; a tied lm_head is the embedding's table, whole
+    expect(products(blocks!.graph)).toBeGreaterThan(layer + 1 + 2 * config.num_hidden_layers);
+    const [a, b] = await Promise.all([blocks!, whole!].map(async (pkg) => allLogits(await createEngine(pkg), TOKENS)));
+    expect(Array.from(a!)).toEqual(Array.from(b!));
+  });
+
   it("int8 with per-row activation scales (uint8 with zero point 128, the fast kernel) and SmoothQuant scaling stays within 5e-2 of the dequantized reference", async () => {
     // calibrated on other tokens than the ones checked; α = 0.5; the served weights read back unsmoothed.
     // Random activations have no outlier channels, so the bound is the per-tensor test's (SmolLM2: README)
