@@ -166,7 +166,7 @@ function rotateHalfMatrix(hd: number): Float32Array {
 /**
  * int8 products wider than this run as column blocks of this width, side by side: onnxruntime-web's
  * WASM int8 kernels slow down on wide weights (one `[1, 768] × [768, 4096]` product: 3.2 ms whole,
- * 1.75 ms as four blocks; the demo's whole decode step 26 % faster, bench/README.md "Wide int8
+ * 1.75 ms as four blocks; the demo's whole decode step ~25 % faster, bench/README.md "Wide int8
  * products in column blocks"), natively it makes no difference. The blocks are `Split`s of the one
  * stored weight, which onnxruntime folds into constants when it loads the session: the weights file
  * keeps one `[K, N]` tensor per layer, and the outputs are the whole product's bit for bit.
