@@ -14,11 +14,19 @@
  * deployed Worker (bundled, in workerd, the embedded int8 demo) over real HTTP, `BATCHING = "true"`
  * against `"false"` in two Workers side by side, streamed chats with uploaded r=16 adapters.
  *
- * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save bench/results/<file>.json]`
+ * Adapters (`--adapters`): `random` (default), rank `--rank` on all seven projections of every layer
+ * with dense fused `B` — heavier than any adapter the project ships, the stress case; or `shipped`:
+ * each stream one of the model's shipped adapters (the demo's `models/demo-adapters`, r=4 on the
+ * attention projections; SmolLM2's `models/adapters/smollm2`, r=16 on all seven in layers 15–29)
+ * with its values redrawn per stream, so every stream's adapter differs while keeping the shipped
+ * ranks, targets, layers and zero blocks (the engine lanes; the Worker lane uploads random PEFT
+ * adapters of rank `--rank`).
+ *
+ * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--adapters random|shipped] [--json] [--save bench/results/<file>.json]`
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { assembleModelPackage } from "../src/builder/package.ts";
 import { randomLlamaWeights } from "../src/builder/random-weights.ts";
@@ -37,6 +45,10 @@ import { startBundledWorker, type BundledWorker } from "../test/support/bundled-
 import { uploadRandomAdapter } from "../test/support/http-clients.ts";
 import type { ProjectionName } from "../test/reference/hf-checkpoint.ts";
 import type { HfConfig } from "../test/reference/llama64.ts";
+import { loadPeftAdapter } from "../src/adapters/load-peft.ts";
+import { prepareAdapter } from "../src/adapters/prepare.ts";
+import { composeAdapters } from "../src/adapters/compose.ts";
+import { seededNormal } from "../src/runtime/random.ts";
 import { median, quantile } from "./stats.ts";
 
 const STREAMS = [1, 2, 4, 8, 16];
@@ -44,12 +56,16 @@ const STREAMS = [1, 2, 4, 8, 16];
 const PROMPT = 32;
 /** What `--only` picks from: the demo model on each backend, SmolLM2 on onnxruntime-node. */
 const PARTS: readonly string[] = ["demo-wasm", "demo-node", "smollm2", "worker"];
+/** The shipped adapters whose shapes `--adapters shipped` takes. */
+const DEMO_ADAPTERS = join(import.meta.dirname, "../models/demo-adapters");
+const SMOLLM2_ADAPTERS = join(import.meta.dirname, "../models/adapters/smollm2");
 
 type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; ttft_p50_ms: number; wall_s: number };
 type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
 /** The goal line: medians over rounds, and each round's own ratios (its 8 streams against its lone stream, minutes apart). */
 type Goal = { speedup_8_vs_1: number; tpot_8_vs_lone: number; per_round: { speedup_8_vs_1: number[]; tpot_8_vs_lone: number[] } };
-type Result = { model: string; backend: string; rows: Row[]; goal: Goal };
+type Result = { model: string; backend: string; adapters: string; rows: Row[]; goal: Goal };
+type AdapterChoice = { kind: "random"; rank: number } | { kind: "shipped"; dir: string };
 
 type Mode = "batched" | "one_by_one";
 type StreamFigures = { tok_s: number; gaps: number[]; ttfts: number[]; wall_s: number };
@@ -122,17 +138,47 @@ async function measureModes(label: string, run: (mode: Mode, n: number) => Promi
   return { rows, goal: { speedup_8_vs_1: at8.tok_s / lone.tok_s, tpot_8_vs_lone: at8.tpot_p50_ms / lone.tpot_p50_ms, per_round } };
 }
 
-async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, o: { rounds: number; tokens: number; rank: number; prompt: number; streams: number[] }, log: (s: string) => void): Promise<Result> {
-  const { tokens, rank, prompt } = o;
+async function benchModel(model: string, pkg: ModelPackage, backend: EngineBackend, choice: AdapterChoice, o: { rounds: number; tokens: number; prompt: number; streams: number[] }, log: (s: string) => void): Promise<Result> {
+  const { tokens, prompt } = o;
   const arch = pkg.manifest.architecture;
   const engines: Record<Mode, Engine> = { batched: await Engine.create(pkg, { backend, batching: true }), one_by_one: await Engine.create(pkg, { backend, batching: false }) };
-  // rank 0: every stream the base (what batching gains without per-row adapters)
-  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || rank === 0 ? undefined : randomFeeds(arch, rank, 200 + i)));
+  const { adapters, label } = streamAdapters(arch, choice);
   // warm-up: arenas sized for the widest batch
   await runStreams(engines.batched, adapters, 16, 4, arch.vocab_size);
   await runStreams(engines.one_by_one, adapters, 2, 4, arch.vocab_size);
   const measured = await measureModes(`${model} ${backend.name}`, (mode, n) => runStreams(engines[mode], adapters, n, tokens, arch.vocab_size, prompt), o, log);
-  return { model, backend: backend.name, ...measured };
+  return { model, backend: backend.name, adapters: label, ...measured };
+}
+
+/**
+ * Sixteen streams' adapters, every fourth stream the base: random rank-r feeds (rank 0: all the
+ * base), or the shipped adapters in `dir` (PEFT files, prepared as the registry prepares them) taken
+ * in turn with their non-zero values redrawn per stream at each tensor's own spread.
+ */
+function streamAdapters(arch: Architecture, choice: AdapterChoice): { adapters: Array<LoraFeeds | undefined>; label: string } {
+  if (choice.kind === "random") {
+    const { rank } = choice;
+    const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || rank === 0 ? undefined : randomFeeds(arch, rank, 200 + i)));
+    return { adapters, label: rank ? `random, rank ${rank} on all seven projections of every layer, on three streams in four` : "none" };
+  }
+  const names = readdirSync(choice.dir).filter((n) => existsSync(join(choice.dir, n, "adapter_config.json"))).sort();
+  if (!names.length) throw new Error(`${choice.dir} holds no PEFT adapter`);
+  const shipped = names.map((n) => {
+    const peft = loadPeftAdapter({ config: readFileSync(join(choice.dir, n, "adapter_config.json"), "utf8"), weights: new Uint8Array(readFileSync(join(choice.dir, n, "adapter_model.safetensors"))) }, arch);
+    return composeAdapters(arch, [{ adapter: prepareAdapter(peft, arch), weight: 1 }]);
+  });
+  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? undefined : redrawn(shipped[i % shipped.length]!, 200 + i)));
+  return { adapters, label: `shipped shapes (${names.join(", ")} in ${relative(join(import.meta.dirname, ".."), choice.dir)}), redrawn per stream, on three streams in four` };
+}
+
+/** The same feeds with every non-zero value drawn anew, N(0, σ) with σ each array's own RMS: shapes, ranks and zero blocks kept. */
+function redrawn(feeds: LoraFeeds, seed: number): LoraFeeds {
+  const normal = seededNormal(seed);
+  const redraw = (a: Float32Array) => {
+    const sigma = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / Math.max(1, a.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0)));
+    return a.map((v) => (v === 0 ? 0 : sigma * normal()));
+  };
+  return { dora: feeds.dora, layers: feeds.layers.map((layer) => Object.fromEntries(Object.entries(layer).map(([g, f]) => [g, { ...f!, A: redraw(f!.A), B: redraw(f!.B) }]))) };
 }
 
 /** N streamed chats at once through a Worker's HTTP API; a content chunk is a token. */
@@ -175,7 +221,8 @@ async function benchWorker(o: { rounds: number; tokens: number; rank: number; st
     const models = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || !names.length ? "base" : names[i % names.length]!));
     for (const w of Object.values(workers)) await runStreamsHttp(w.url, models, 8, 4); // warm-up: engines, adapters cached
     const measured = await measureModes("worker", (mode, n) => runStreamsHttp(workers[mode].url, models, n, o.tokens), o, log);
-    return { model: "demo (int8, embedded) through the Worker's HTTP API (its own chat prompt, not --prompt)", backend: "workerd", ...measured };
+    const adapters = o.rank ? `random PEFT uploads, rank ${o.rank} on all seven projections, on three streams in four` : "none";
+    return { model: "demo (int8, embedded) through the Worker's HTTP API (its own chat prompt, not --prompt)", backend: "workerd", adapters, ...measured };
   } finally {
     for (const w of Object.values(workers)) await w.dispose();
   }
@@ -196,6 +243,8 @@ function table(r: Result): string {
   const lines = [
     `### ${r.model} on ${r.backend}`,
     "",
+    `Adapters: ${r.adapters}.`,
+    "",
     "| streams | batched tok/s | one by one tok/s | batched / one by one | batched TPOT p50 / p99 ms | one by one TPOT p50 / p99 ms | TTFT p50 ms, batched / one by one | wall s, batched / one by one |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...r.rows.map((x) => `| ${x.streams} | ${f(x.batched.tok_s)} | ${f(x.one_by_one.tok_s)} | ${(x.batched.tok_s / x.one_by_one.tok_s).toFixed(2)}× | ${f(x.batched.tpot_p50_ms)} / ${f(x.batched.tpot_p99_ms)} | ${f(x.one_by_one.tpot_p50_ms)} / ${f(x.one_by_one.tpot_p99_ms)} | ${f(x.batched.ttft_p50_ms)} / ${f(x.one_by_one.ttft_p50_ms)} | ${x.batched.wall_s.toFixed(2)} / ${x.one_by_one.wall_s.toFixed(2)} |`),
@@ -207,8 +256,8 @@ function table(r: Result): string {
 }
 
 async function main() {
-  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, threads: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, prompt: { type: "string" }, streams: { type: "string" }, rank: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 <package dir>] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--json] [--save <file.json>]\n");
+  const { values: args } = parseArgs({ options: { format: { type: "string" }, smollm2: { type: "string" }, threads: { type: "string" }, rounds: { type: "string" }, tokens: { type: "string" }, prompt: { type: "string" }, streams: { type: "string" }, rank: { type: "string" }, adapters: { type: "string" }, only: { type: "string" }, json: { type: "boolean" }, save: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (args.help) return void process.stdout.write("Usage: npm run bench:batching -- [--format int8|fp32|int4] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 <package dir>] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--adapters random|shipped] [--json] [--save <file.json>]\n");
   const rounds = Number(args.rounds ?? 3);
   const tokens = Number(args.tokens ?? 32);
   const rank = Number(args.rank ?? 16);
@@ -220,6 +269,9 @@ async function main() {
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error("--threads must be an integer ≥ 1");
   const o = { rounds, tokens, rank, prompt, streams };
   if (!(Number.isInteger(rank) && rank >= 0)) throw new Error("--rank must be an integer ≥ 0");
+  const adapterKind = args.adapters ?? "random";
+  if (adapterKind !== "random" && adapterKind !== "shipped") throw new Error("--adapters must be random or shipped");
+  const choice = (shippedDir: string): AdapterChoice => (adapterKind === "shipped" ? { kind: "shipped", dir: shippedDir } : { kind: "random", rank });
   if (!(rounds >= 1 && tokens >= 2)) throw new Error("--rounds must be ≥ 1 and --tokens ≥ 2");
   const log = (s: string) => process.stderr.write(s + "\n");
   const results: Result[] = [];
@@ -229,20 +281,20 @@ async function main() {
   const unknown = [...parts].filter((x) => !PARTS.includes(x));
   if (unknown.length) throw new Error(`--only takes ${PARTS.join(", ")}, got ${unknown.join(", ")}`);
   const demo = parts.has("demo-wasm") || parts.has("demo-node") ? await demoPackage(format) : undefined;
-  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), o, log));
-  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), o, log));
+  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), choice(DEMO_ADAPTERS), o, log));
+  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), choice(DEMO_ADAPTERS), o, log));
   const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
   if (parts.has("smollm2") && !existsSync(join(smol, "model.batch.onnx"))) log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
   else if (parts.has("smollm2")) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
-    results.push(await benchModel(`SmolLM2-135M (${pkg.manifest.quantization.weights}, ${threads} thread${threads > 1 ? "s" : ""})`, pkg, nodeBackend({ threads }), o, log));
+    results.push(await benchModel(`SmolLM2-135M (${pkg.manifest.quantization.weights}, ${threads} thread${threads > 1 ? "s" : ""})`, pkg, nodeBackend({ threads }), choice(SMOLLM2_ADAPTERS), o, log));
   }
   if (parts.has("worker")) results.push(await benchWorker(o, log));
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: prompt, adapter_rank: rank, results };
+  const out = { date: new Date().toISOString(), machine, load_average: loadavg(), rounds, tokens_per_stream: tokens, prompt_tokens: prompt, adapter_rank: rank, adapters: adapterKind, results };
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + "\n");
   if (args.json) process.stdout.write(JSON.stringify(out) + "\n");
-  else process.stdout.write(`Run ${out.date} on ${machine}; ${rounds} rounds, ${tokens} tokens per stream, ${prompt}-token prompts, adapters of rank ${rank} on three streams in four (0: none).\n\n` + results.map(table).join("\n"));
+  else process.stdout.write(`Run ${out.date} on ${machine}; ${rounds} rounds, ${tokens} tokens per stream, ${prompt}-token prompts.\n\n` + results.map(table).join("\n"));
 }
 
 main().catch((err) => {
