@@ -24,9 +24,9 @@
  *
  * `npm run bench:batching -- [--format int8] [--rounds 3] [--tokens 32] [--prompt 32] [--streams 1,2,4,8,16] [--smollm2 models/smollm2-135m] [--threads <n>] [--only demo-wasm,demo-node,smollm2,worker] [--rank 16] [--adapters random|shipped] [--json] [--save bench/results/<file>.json]`
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { assembleModelPackage } from "../src/builder/package.ts";
 import { randomLlamaWeights } from "../src/builder/random-weights.ts";
@@ -40,7 +40,7 @@ import { loadModelPackage, type ModelPackage } from "../src/runtime/model-packag
 import type { LoraFeeds } from "../src/runtime/lora-feeds.ts";
 import { defaultThreads, nodeBackend } from "../src/runtime/node-backend.ts";
 import { wasmBackend } from "../src/runtime/wasm-backend.ts";
-import { randomFeeds } from "../test/support/feeds.ts";
+import { randomFeeds, streamMix } from "../test/support/feeds.ts";
 import { startBundledWorker, type BundledWorker } from "../test/support/bundled-worker.ts";
 import { uploadRandomAdapter } from "../test/support/http-clients.ts";
 import type { ProjectionName } from "../test/reference/hf-checkpoint.ts";
@@ -49,6 +49,7 @@ import { loadPeftAdapter } from "../src/adapters/load-peft.ts";
 import { prepareAdapter } from "../src/adapters/prepare.ts";
 import { composeAdapters } from "../src/adapters/compose.ts";
 import { seededNormal } from "../src/runtime/random.ts";
+import { readSeedAdapters, SEED_ADAPTER_DIRS } from "../src/node/seed-adapters.ts";
 import { median, quantile } from "./stats.ts";
 
 const STREAMS = [1, 2, 4, 8, 16];
@@ -56,9 +57,8 @@ const STREAMS = [1, 2, 4, 8, 16];
 const PROMPT = 32;
 /** What `--only` picks from: the demo model on each backend, SmolLM2 on onnxruntime-node. */
 const PARTS: readonly string[] = ["demo-wasm", "demo-node", "smollm2", "worker"];
-/** The shipped adapters whose shapes `--adapters shipped` takes. */
-const DEMO_ADAPTERS = join(import.meta.dirname, "../models/demo-adapters");
-const SMOLLM2_ADAPTERS = join(import.meta.dirname, "../models/adapters/smollm2");
+/** The repository root, which the shipped adapters' folders (`SEED_ADAPTER_DIRS`) are relative to. */
+const ROOT = join(import.meta.dirname, "..");
 
 type ModeFigures = { tok_s: number; tpot_p50_ms: number; tpot_p99_ms: number; ttft_p50_ms: number; wall_s: number };
 type Row = { streams: number; batched: ModeFigures; one_by_one: ModeFigures };
@@ -142,7 +142,7 @@ async function benchModel(model: string, pkg: ModelPackage, backend: EngineBacke
   const { tokens, prompt } = o;
   const arch = pkg.manifest.architecture;
   const engines: Record<Mode, Engine> = { batched: await Engine.create(pkg, { backend, batching: true }), one_by_one: await Engine.create(pkg, { backend, batching: false }) };
-  const { adapters, label } = streamAdapters(arch, choice);
+  const { adapters, label } = await streamAdapters(arch, choice);
   // warm-up: arenas sized for the widest batch
   await runStreams(engines.batched, adapters, 16, 4, arch.vocab_size);
   await runStreams(engines.one_by_one, adapters, 2, 4, arch.vocab_size);
@@ -151,24 +151,22 @@ async function benchModel(model: string, pkg: ModelPackage, backend: EngineBacke
 }
 
 /**
- * Sixteen streams' adapters, every fourth stream the base: random rank-r feeds (rank 0: all the
- * base), or the shipped adapters in `dir` (PEFT files, prepared as the registry prepares them) taken
- * in turn with their non-zero values redrawn per stream at each tensor's own spread.
+ * Sixteen streams' adapters in the benches' mix (`streamMix`): random rank-r feeds (rank 0: all the
+ * base), or the shipped adapters in `dir` (the folder `npm start` seeds from, relative to the
+ * repository; PEFT files prepared as the registry prepares them) taken in turn with their non-zero
+ * values redrawn per stream at each tensor's own spread.
  */
-function streamAdapters(arch: Architecture, choice: AdapterChoice): { adapters: Array<LoraFeeds | undefined>; label: string } {
+async function streamAdapters(arch: Architecture, choice: AdapterChoice): Promise<{ adapters: Array<LoraFeeds | undefined>; label: string }> {
   if (choice.kind === "random") {
     const { rank } = choice;
-    const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || rank === 0 ? undefined : randomFeeds(arch, rank, 200 + i)));
+    const adapters = streamMix(16, (i) => (rank ? randomFeeds(arch, rank, 200 + i) : undefined));
     return { adapters, label: rank ? `random, rank ${rank} on all seven projections of every layer, on three streams in four` : "none" };
   }
-  const names = readdirSync(choice.dir).filter((n) => existsSync(join(choice.dir, n, "adapter_config.json"))).sort();
-  if (!names.length) throw new Error(`${choice.dir} holds no PEFT adapter`);
-  const shipped = names.map((n) => {
-    const peft = loadPeftAdapter({ config: readFileSync(join(choice.dir, n, "adapter_config.json"), "utf8"), weights: new Uint8Array(readFileSync(join(choice.dir, n, "adapter_model.safetensors"))) }, arch);
-    return composeAdapters(arch, [{ adapter: prepareAdapter(peft, arch), weight: 1 }]);
-  });
-  const adapters = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? undefined : redrawn(shipped[i % shipped.length]!, 200 + i)));
-  return { adapters, label: `shipped shapes (${names.join(", ")} in ${relative(join(import.meta.dirname, ".."), choice.dir)}), redrawn per stream, on three streams in four` };
+  const files = await readSeedAdapters(join(ROOT, choice.dir));
+  if (!files.length) throw new Error(`${choice.dir} holds no PEFT adapter`);
+  const shipped = files.map((f) => composeAdapters(arch, [{ adapter: prepareAdapter(loadPeftAdapter({ config: f.config, weights: new Uint8Array(f.weights) }, arch), arch), weight: 1 }]));
+  const adapters = streamMix(16, (i) => redrawn(shipped[i % shipped.length]!, 200 + i));
+  return { adapters, label: `shipped shapes (${files.map((f) => f.domain).join(", ")} in ${choice.dir}), redrawn per stream, on three streams in four` };
 }
 
 /** The same feeds with every non-zero value drawn anew, N(0, σ) with σ each array's own RMS: shapes, ranks and zero blocks kept. */
@@ -218,7 +216,7 @@ async function benchWorker(o: { rounds: number; tokens: number; rank: number; st
         if (res.status !== 201) throw new Error(`adapter upload: ${res.status} ${await res.text()}`);
       }
     }
-    const models = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 || !names.length ? "base" : names[i % names.length]!));
+    const models = streamMix(16, (i) => names[i % names.length]).map((name) => name ?? "base");
     for (const w of Object.values(workers)) await runStreamsHttp(w.url, models, 8, 4); // warm-up: engines, adapters cached
     const measured = await measureModes("worker", (mode, n) => runStreamsHttp(workers[mode].url, models, n, o.tokens), o, log);
     const adapters = o.rank ? `random PEFT uploads, rank ${o.rank} on all seven projections, on three streams in four` : "none";
@@ -281,13 +279,13 @@ async function main() {
   const unknown = [...parts].filter((x) => !PARTS.includes(x));
   if (unknown.length) throw new Error(`--only takes ${PARTS.join(", ")}, got ${unknown.join(", ")}`);
   const demo = parts.has("demo-wasm") || parts.has("demo-node") ? await demoPackage(format) : undefined;
-  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), choice(DEMO_ADAPTERS), o, log));
-  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), choice(DEMO_ADAPTERS), o, log));
+  if (demo && parts.has("demo-wasm")) results.push(await benchModel(`demo (${format})`, demo, await wasmBackend(), choice(SEED_ADAPTER_DIRS.demo!), o, log));
+  if (demo && parts.has("demo-node")) results.push(await benchModel(`demo (${format})`, demo, nodeBackend({ threads: 1 }), choice(SEED_ADAPTER_DIRS.demo!), o, log));
   const smol = args.smollm2 ?? join(import.meta.dirname, "../models/smollm2-135m");
   if (parts.has("smollm2") && !existsSync(join(smol, "model.batch.onnx"))) log(`${smol} has no model.batch.onnx: SmolLM2 skipped (npm run model:smollm2 builds it)`);
   else if (parts.has("smollm2")) {
     const pkg = await loadModelPackage(async (p) => new Uint8Array(readFileSync(join(smol, p))));
-    results.push(await benchModel(`SmolLM2-135M (${pkg.manifest.quantization.weights}, ${threads} thread${threads > 1 ? "s" : ""})`, pkg, nodeBackend({ threads }), choice(SMOLLM2_ADAPTERS), o, log));
+    results.push(await benchModel(`SmolLM2-135M (${pkg.manifest.quantization.weights}, ${threads} thread${threads > 1 ? "s" : ""})`, pkg, nodeBackend({ threads }), choice(SEED_ADAPTER_DIRS["smollm2-135m"]!), o, log));
   }
   if (parts.has("worker")) results.push(await benchWorker(o, log));
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

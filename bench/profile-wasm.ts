@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { initOrt, ort } from "../src/runtime/ort.ts";
 import { batchIo, cacheDims, groupLayout, io, LORA_GROUPS, type ModelManifest } from "../src/runtime/manifest.ts";
 import { loraStacks } from "../src/runtime/lora-stacks.ts";
-import { randomFeeds } from "../test/support/feeds.ts";
+import { randomFeeds, streamMix } from "../test/support/feeds.ts";
 import { profileTable, summariseProfile, type DecodeProfile, type ProfileEvent } from "./profile-summary.ts";
 
 type TraceOptions = { context: number; steps: number; rank: number; rows: number };
@@ -99,7 +99,7 @@ async function batchedDecode(session: ort.InferenceSession, arch: Arch, o: Trace
     feeds[io.pastKey(l)] = new ort.Tensor("float32", random(KV * C * hd), [KV, C, hd]);
     feeds[io.pastValue(l)] = new ort.Tensor("float32", random(KV * C * hd), [KV, C, hd]);
   }
-  const adapters = Array.from({ length: B }, (_, i) => (i % 4 === 3 || !o.rank ? undefined : randomFeeds(arch, o.rank, 200 + i)));
+  const adapters = streamMix(B, (i) => (o.rank ? randomFeeds(arch, o.rank, 200 + i) : undefined));
   for (const [name, t] of Object.entries(loraStacks(arch, adapters))) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
   const rowColumns = BigInt64Array.from({ length: B * L }, (_, i) => BigInt((i % L) * B + Math.floor(i / L))); // row b's column j at j·B + b
   feeds[batchIo.rowColumns] = new ort.Tensor("int64", rowColumns, [B, L]);

@@ -26,6 +26,11 @@ export function randomFeeds(arch: Architecture, r: number, seed = 5, std = 0.02)
 }
 
 
+/** The benches' mix of concurrent streams: every fourth the base (`undefined`), the others `adapter(i)` (undefined too when it gives none). */
+export function streamMix<T>(count: number, adapter: (i: number) => T | undefined): Array<T | undefined> {
+  return Array.from({ length: count }, (_, i) => (i % 4 === 3 ? undefined : adapter(i)));
+}
+
 /**
  * The HF weights with a feed's delta merged, in float64: group `g`'s `x·A·B` is `ΔW = A·B` `[in, out]`,
  * and projection p's rows of `W[out, in]` gain the columns p occupies (the graph's fused layout).
